@@ -1,0 +1,43 @@
+"""`genlab <command> [overrides]`: hand the overrides to the command's Hydra app."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+# command -> (module holding a Hydra `main`, one line of help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("genlab.train", "train a model (AE, VAE, GAN) into a new run directory, or resume one"),
+}
+
+
+def usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [
+        "usage: genlab <command> [key=value ...] [--help]",
+        "",
+        "commands:",
+        *(f"  {name.ljust(width)}  {summary}" for name, (_, summary) in COMMANDS.items()),
+        "",
+        "`genlab <command> --help` shows the command's config groups and keys.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        print(f"genlab: unknown command '{command}'\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[command][0])
+    # Hydra reads its overrides from sys.argv.
+    sys.argv = [f"genlab {command}", *rest]
+    module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,301 @@
+"""Typed schemas for every config group, registered in Hydra's ConfigStore.
+
+Hydra checks types and unknown keys while it composes (each group YAML extends
+its schema from ``schema/<group>/<name>``). Ranges and cross-key rules live in
+``__post_init__``, which runs when :func:`validate` turns the composed config
+into these dataclasses; each message names the full key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from genlab.errors import ConfigError
+
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "swish", "tanh")
+RECONSTRUCTION_LOSSES = ("bce", "mse")
+SWITCHES = ("auto", "true", "false")
+
+
+def _require(condition: bool, key: str, message: str, value: Any) -> None:
+    if not condition:
+        raise ConfigError(f"{key} {message} (got {value!r})")
+
+
+def _positive(key: str, value: float | int) -> None:
+    _require(value > 0, key, "must be > 0", value)
+
+
+def _choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    _require(value in choices, key, f"must be one of {', '.join(choices)}", value)
+
+
+# ----------------------------------------------------------------------------- networks
+
+
+@dataclass
+class ConvNetConfig:
+    """A strided conv stack: one layer per entry of ``widths``."""
+
+    widths: list[int] = field(default_factory=lambda: [32, 64])
+    kernel_size: int = 3
+    strides: Optional[list[int]] = None  # one per layer; None means 2 everywhere
+    batch_norm: bool = False
+    activation: str = "relu"
+    dropout: float = 0.0
+
+    def check(self, key: str) -> None:
+        _require(len(self.widths) > 0, f"{key}.widths", "must list at least one layer", self.widths)
+        for width in self.widths:
+            _require(width >= 1, f"{key}.widths", "entries must be >= 1", self.widths)
+        _require(self.kernel_size >= 1, f"{key}.kernel_size", "must be >= 1", self.kernel_size)
+        if self.strides is not None:
+            _require(
+                len(self.strides) == len(self.widths),
+                f"{key}.strides",
+                f"must have one entry per width ({len(self.widths)})",
+                self.strides,
+            )
+            for stride in self.strides:
+                _require(stride in (1, 2), f"{key}.strides", "entries must be 1 or 2", self.strides)
+        _choice(f"{key}.activation", self.activation, ACTIVATIONS)
+        _require(0.0 <= self.dropout < 1.0, f"{key}.dropout", "must be in [0, 1)", self.dropout)
+
+
+@dataclass
+class DeconvNetConfig(ConvNetConfig):
+    """Dense -> reshape -> transposed convs -> output conv, mirroring ConvNetConfig."""
+
+    widths: list[int] = field(default_factory=lambda: [64, 32])
+    reshape_channels: Optional[int] = None  # channels of the first feature map; None = widths[0]
+    output_stride: int = 1
+    output_kernel_size: Optional[int] = None  # None = kernel_size
+
+    def check(self, key: str) -> None:
+        super().check(key)
+        if self.reshape_channels is not None:
+            _require(self.reshape_channels >= 1, f"{key}.reshape_channels", "must be >= 1", self.reshape_channels)
+        _require(self.output_stride in (1, 2), f"{key}.output_stride", "must be 1 or 2", self.output_stride)
+
+
+# ----------------------------------------------------------------------------- models
+
+
+@dataclass
+class AEConfig:
+    name: str = "ae"
+    latent_dim: int = MISSING
+    encoder: ConvNetConfig = field(default_factory=ConvNetConfig)
+    decoder: DeconvNetConfig = field(default_factory=DeconvNetConfig)
+    reconstruction_loss: str = "bce"
+    reconstruction_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        _require(self.latent_dim >= 1, "model.latent_dim", "must be >= 1", self.latent_dim)
+        _choice("model.reconstruction_loss", self.reconstruction_loss, RECONSTRUCTION_LOSSES)
+        _positive("model.reconstruction_weight", self.reconstruction_weight)
+        self.encoder.check("model.encoder")
+        self.decoder.check("model.decoder")
+
+
+@dataclass
+class VAEConfig(AEConfig):
+    name: str = "vae"
+    beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(self.beta >= 0, "model.beta", "must be >= 0", self.beta)
+
+
+@dataclass
+class GANConfig:
+    name: str = "gan"
+    latent_dim: int = MISSING
+    generator: DeconvNetConfig = field(default_factory=DeconvNetConfig)
+    discriminator: ConvNetConfig = field(default_factory=ConvNetConfig)
+    label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
+
+    def __post_init__(self) -> None:
+        _require(self.latent_dim >= 1, "model.latent_dim", "must be >= 1", self.latent_dim)
+        _require(0.0 <= self.label_smoothing < 0.5, "model.label_smoothing", "must be in [0, 0.5)", self.label_smoothing)
+        self.generator.check("model.generator")
+        self.discriminator.check("model.discriminator")
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@dataclass
+class DatasetConfig:
+    name: str = MISSING
+    path: Optional[str] = None  # where the files are; None = the source's usual places
+    image_size: Optional[int] = None  # None = native size
+    resize: str = "pad"  # pad (centre on a black canvas) or resize, when image_size differs
+    channels: Optional[int] = None  # None = native; 1 or 3 converts
+    binarize: bool = False  # pixels become 0 or 1 (the Bernoulli-likelihood tutorials)
+    download: bool = True  # fetch from the official source when no local copy exists
+    test_fraction: float = 0.1  # sources without an official test split hold out this share
+    max_examples: Optional[int] = None  # use only the first N training images
+
+    def __post_init__(self) -> None:
+        if self.image_size is not None:
+            _require(self.image_size >= 4, "dataset.image_size", "must be >= 4", self.image_size)
+        _choice("dataset.resize", self.resize, ("pad", "resize"))
+        if self.channels is not None:
+            _require(self.channels in (1, 3), "dataset.channels", "must be 1 or 3", self.channels)
+        _require(0.0 < self.test_fraction < 1.0, "dataset.test_fraction", "must be in (0, 1)", self.test_fraction)
+        if self.max_examples is not None:
+            _require(self.max_examples >= 1, "dataset.max_examples", "must be >= 1", self.max_examples)
+
+
+# ----------------------------------------------------------------------------- optimizers
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = MISSING
+    learning_rate: float = 1e-3
+    clipnorm: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        _positive("optimizer.learning_rate", self.learning_rate)
+        if self.clipnorm is not None:
+            _positive("optimizer.clipnorm", self.clipnorm)
+
+
+@dataclass
+class AdamConfig(OptimizerConfig):
+    name: str = "adam"
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-7
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(0.0 <= self.beta_1 < 1.0, "optimizer.beta_1", "must be in [0, 1)", self.beta_1)
+        _require(0.0 <= self.beta_2 < 1.0, "optimizer.beta_2", "must be in [0, 1)", self.beta_2)
+        _positive("optimizer.epsilon", self.epsilon)
+
+
+@dataclass
+class RMSpropConfig(OptimizerConfig):
+    name: str = "rmsprop"
+    rho: float = 0.9
+    momentum: float = 0.0
+    epsilon: float = 1e-7
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(0.0 <= self.rho < 1.0, "optimizer.rho", "must be in [0, 1)", self.rho)
+        _require(0.0 <= self.momentum < 1.0, "optimizer.momentum", "must be in [0, 1)", self.momentum)
+        _positive("optimizer.epsilon", self.epsilon)
+
+
+@dataclass
+class SGDConfig(OptimizerConfig):
+    name: str = "sgd"
+    learning_rate: float = 1e-2
+    momentum: float = 0.0
+    nesterov: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(0.0 <= self.momentum < 1.0, "optimizer.momentum", "must be in [0, 1)", self.momentum)
+
+
+# ----------------------------------------------------------------------------- trainer
+
+
+@dataclass
+class TrainerConfig:
+    steps: int = 2000
+    epochs: Optional[float] = None  # when set, replaces steps: epochs x (train images // batch)
+    batch_size: int = 128
+    steps_per_loop: int = 50  # optimizer steps per compiled call
+    log_every: int = 100
+    image_every: int = 500
+    checkpoint_every: int = 500
+    max_to_keep: int = 3
+    num_images: int = 64  # images in every sample grid and progress frame
+    strategy: str = "auto"  # auto | default | mirrored
+    precision: str = "auto"  # auto | float32 | mixed_float16 | mixed_bfloat16
+    jit_compile: str = "auto"  # auto | true | false
+    deterministic: bool = True  # bit-identical resume on CPU
+
+    def __post_init__(self) -> None:
+        _require(self.steps >= 1, "trainer.steps", "must be >= 1", self.steps)
+        if self.epochs is not None:
+            _positive("trainer.epochs", self.epochs)
+        _require(self.batch_size >= 1, "trainer.batch_size", "must be >= 1", self.batch_size)
+        _require(self.steps_per_loop >= 1, "trainer.steps_per_loop", "must be >= 1", self.steps_per_loop)
+        for key in ("log_every", "image_every", "checkpoint_every"):
+            value = getattr(self, key)
+            _require(value >= 1, f"trainer.{key}", "must be >= 1", value)
+            _require(
+                value % self.steps_per_loop == 0,
+                f"trainer.{key}",
+                f"must be a multiple of trainer.steps_per_loop ({self.steps_per_loop})",
+                value,
+            )
+        _require(self.max_to_keep >= 1, "trainer.max_to_keep", "must be >= 1", self.max_to_keep)
+        _require(1 <= self.num_images <= 1024, "trainer.num_images", "must be in [1, 1024]", self.num_images)
+        _choice("trainer.strategy", self.strategy, ("auto", "default", "mirrored"))
+        _choice("trainer.precision", self.precision, ("auto", "float32", "mixed_float16", "mixed_bfloat16"))
+        self.jit_compile = str(self.jit_compile).lower()
+        _choice("trainer.jit_compile", self.jit_compile, SWITCHES)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@dataclass
+class TrainConfig:
+    model: Any = MISSING
+    dataset: Any = MISSING
+    optimizer: Any = MISSING
+    trainer: Any = MISSING
+    latent_dim: int = 16
+    beta: float = 1.0
+    seed: int = 0
+    resume: Optional[str] = None  # a run directory to continue
+
+    def __post_init__(self) -> None:
+        _require(self.latent_dim >= 1, "latent_dim", "must be >= 1", self.latent_dim)
+        _require(self.beta >= 0, "beta", "must be >= 0", self.beta)
+        _require(self.seed >= 0, "seed", "must be >= 0", self.seed)
+
+
+MODEL_SCHEMAS = {"ae": AEConfig, "vae": VAEConfig, "gan": GANConfig}
+OPTIMIZER_SCHEMAS = {"adam": AdamConfig, "rmsprop": RMSpropConfig, "sgd": SGDConfig}
+
+
+def register_schemas() -> None:
+    """Store every schema where the group YAML files extend them from."""
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainConfig)
+    for name, schema in MODEL_SCHEMAS.items():
+        store.store(group="schema/model", name=name, node=schema)
+    for name, schema in OPTIMIZER_SCHEMAS.items():
+        store.store(group="schema/optimizer", name=name, node=schema)
+    store.store(group="schema/dataset", name="dataset", node=DatasetConfig)
+    store.store(group="schema/trainer", name="trainer", node=TrainerConfig)
+
+
+def validate(cfg: DictConfig) -> Any:
+    """Resolve ``cfg`` and run every range check; return the typed config object.
+
+    Raises ConfigError with the full key in the message.
+    """
+    try:
+        return OmegaConf.to_object(cfg)
+    except ConfigError:
+        raise
+    except OmegaConfBaseException as error:
+        key = getattr(error, "full_key", None)
+        reason = str(error).splitlines()[0]
+        raise ConfigError(f"{key}: {reason}" if key else reason) from None

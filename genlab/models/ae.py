@@ -1,0 +1,62 @@
+"""Deterministic autoencoder: image -> code -> image."""
+from __future__ import annotations
+
+import tensorflow as tf
+
+from genlab.config import AEConfig
+from genlab.models import nets
+from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients
+
+
+def reconstruction_error(kind: str, images: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
+    """Per-image error summed over pixels: Bernoulli NLL (bce) or squared error (mse)."""
+    images = tf.cast(images, tf.float32)
+    if kind == "bce":
+        per_pixel = tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=logits)
+    else:
+        per_pixel = tf.square(tf.sigmoid(logits) - images)
+    return tf.reduce_sum(per_pixel, axis=[1, 2, 3])
+
+
+class AutoEncoder(GenerativeModel):
+    name = "ae"
+    metric_names = ("loss", "reconstruction")
+
+    def __init__(self, config: AEConfig, image_shape: tuple[int, int, int], make_optimizer: OptimizerFactory):
+        self.config = config
+        self.latent_dim = config.latent_dim
+        self.image_shape = image_shape
+        self.encoder = nets.encoder(image_shape, config.encoder, self.code_units(), name="encoder")
+        self.decoder = nets.decoder(config.latent_dim, image_shape, config.decoder, name="decoder")
+        self.optimizer = make_optimizer()
+
+    def code_units(self) -> int:
+        return self.latent_dim
+
+    @property
+    def variables(self) -> list:
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    def trackables(self) -> dict[str, object]:
+        return {"encoder": self.encoder, "decoder": self.decoder, "optimizer": self.optimizer}
+
+    def build_optimizers(self) -> None:
+        self.optimizer.build(self.variables)
+
+    def losses(self, images: tf.Tensor, rng: tf.random.Generator, training: bool) -> dict[str, tf.Tensor]:
+        codes = self.encoder(images, training=training)
+        logits = self.decoder(codes, training=training)
+        reconstruction = tf.reduce_mean(reconstruction_error(self.config.reconstruction_loss, images, logits))
+        return {"loss": self.config.reconstruction_weight * reconstruction, "reconstruction": reconstruction}
+
+    def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
+        with tf.GradientTape() as tape:
+            metrics = self.losses(images, rng, training=True)
+        apply_gradients(self.optimizer, tape, metrics["loss"], self.variables)
+        return metrics
+
+    def encode(self, images: tf.Tensor) -> tf.Tensor:
+        return self.encoder(images, training=False)
+
+    def decode(self, codes: tf.Tensor) -> tf.Tensor:
+        return tf.sigmoid(self.decoder(codes, training=False))

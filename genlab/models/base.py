@@ -1,0 +1,55 @@
+"""What every model offers the trainer and the render commands."""
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+import tensorflow as tf
+
+OptimizerFactory = Callable[[], keras.optimizers.Optimizer]
+
+
+class GenerativeModel:
+    """Networks, optimizers and one training step.
+
+    Images inside a model are in ``pixel_range``; ``decode`` and ``reconstruct``
+    return display images in [0, 1] whatever the model's range.
+    """
+
+    name: str = ""
+    pixel_range: tuple[float, float] = (0.0, 1.0)
+    metric_names: tuple[str, ...] = ()
+    has_encoder: bool = True
+    latent_dim: int
+
+    def trackables(self) -> dict[str, object]:
+        """Networks and optimizers by name, for tf.train.Checkpoint."""
+        raise NotImplementedError
+
+    def build_optimizers(self) -> None:
+        """Create optimizer slots now, so a checkpoint can be restored before the first step."""
+        raise NotImplementedError
+
+    def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
+        raise NotImplementedError
+
+    def decode(self, codes: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError
+
+    def encode(self, images: tf.Tensor) -> tf.Tensor:
+        raise NotImplementedError(f"model {self.name} has no encoder")
+
+    def reconstruct(self, images: tf.Tensor) -> tf.Tensor:
+        return self.decode(self.encode(images))
+
+    def to_display(self, images: tf.Tensor) -> tf.Tensor:
+        low, high = self.pixel_range
+        return tf.clip_by_value((tf.cast(images, tf.float32) - low) / (high - low), 0.0, 1.0)
+
+
+def apply_gradients(
+    optimizer: keras.optimizers.Optimizer, tape: tf.GradientTape, loss: tf.Tensor, variables: list
+) -> None:
+    """One optimizer update; ``scale_loss`` is the identity unless loss scaling is on."""
+    gradients = tape.gradient(optimizer.scale_loss(loss), variables)
+    optimizer.apply_gradients(zip(gradients, variables))

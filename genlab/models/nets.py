@@ -1,0 +1,78 @@
+"""Conv encoders and transposed-conv decoders built from an image shape and a width list.
+
+One builder serves 28x28x1, 32x32x3 and 64x64x3: the decoder starts from the
+smallest feature map that its strides can grow past the image size, then crops,
+so sizes that are not a power of two times the start size work too.
+"""
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+from genlab.config import ConvNetConfig, DeconvNetConfig
+
+LEAKY_SLOPE = 0.2  # DCGAN practice
+
+
+def activation_layer(name: str) -> layers.Layer:
+    if name == "leaky_relu":
+        return layers.LeakyReLU(negative_slope=LEAKY_SLOPE)
+    return layers.Activation(name)
+
+
+def _block(x, layer: layers.Layer, net: ConvNetConfig, training_noise: bool):
+    x = layer(x)
+    if net.batch_norm:
+        x = layers.BatchNormalization()(x)
+    x = activation_layer(net.activation)(x)
+    if training_noise and net.dropout > 0:
+        x = layers.Dropout(net.dropout)(x)
+    return x
+
+
+def _strides(net: ConvNetConfig) -> list[int]:
+    return list(net.strides) if net.strides is not None else [2] * len(net.widths)
+
+
+def encoder(image_shape: tuple[int, int, int], net: ConvNetConfig, output_units: int, name: str) -> keras.Model:
+    """Strided convs, flatten, one dense layer of ``output_units`` (no activation)."""
+    images = keras.Input(shape=image_shape, name="images")
+    x = images
+    for width, stride in zip(net.widths, _strides(net)):
+        conv = layers.Conv2D(width, net.kernel_size, strides=stride, padding="same", use_bias=not net.batch_norm)
+        x = _block(x, conv, net, training_noise=True)
+    x = layers.Flatten()(x)
+    x = layers.Dense(output_units)(x)
+    # Losses are computed in float32 even under a mixed-precision policy.
+    outputs = layers.Activation("linear", dtype="float32")(x)
+    return keras.Model(images, outputs, name=name)
+
+
+def decoder(latent_dim: int, image_shape: tuple[int, int, int], net: DeconvNetConfig, name: str) -> keras.Model:
+    """Dense to a small feature map, transposed convs up, an output conv; returns pre-activations."""
+    height, width, channels = image_shape
+    upsampling = math.prod(_strides(net)) * net.output_stride
+    start_height, start_width = math.ceil(height / upsampling), math.ceil(width / upsampling)
+    start_channels = net.reshape_channels or net.widths[0]
+
+    codes = keras.Input(shape=(latent_dim,), name="codes")
+    dense = layers.Dense(start_height * start_width * start_channels, use_bias=not net.batch_norm)
+    x = _block(codes, dense, net, training_noise=False)
+    x = layers.Reshape((start_height, start_width, start_channels))(x)
+    for filters, stride in zip(net.widths, _strides(net)):
+        deconv = layers.Conv2DTranspose(
+            filters, net.kernel_size, strides=stride, padding="same", use_bias=not net.batch_norm
+        )
+        x = _block(x, deconv, net, training_noise=False)
+    x = layers.Conv2DTranspose(
+        channels, net.output_kernel_size or net.kernel_size, strides=net.output_stride, padding="same"
+    )(x)
+    extra_height, extra_width = start_height * upsampling - height, start_width * upsampling - width
+    if extra_height or extra_width:
+        x = layers.Cropping2D(
+            ((extra_height // 2, extra_height - extra_height // 2), (extra_width // 2, extra_width - extra_width // 2))
+        )(x)
+    outputs = layers.Activation("linear", dtype="float32")(x)
+    return keras.Model(codes, outputs, name=name)

@@ -1,0 +1,122 @@
+"""A run directory: where it is, what it holds, and the config it was trained with."""
+from __future__ import annotations
+
+import os
+import shutil
+import re
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from genlab.commands import fail
+from genlab.errors import GenlabError
+
+CONFIG_FILE = Path(".hydra") / "config.yaml"
+OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
+CHECKPOINT_DIR = "checkpoints"
+TENSORBOARD_DIR = "tensorboard"
+PROGRESS_DIR = "progress"
+RENDERS_DIR = "renders"
+
+
+def new_run_dir(resume: str | None, model: str, dataset: str, stamp: str) -> str:
+    """The directory of a new single run, created atomically so no two runs share it.
+
+    With ``resume`` set, the run directory is the one being resumed.
+    """
+    if resume not in (None, "", "None", "null"):
+        resumed = Path(resume).expanduser().resolve()
+        if not (resumed / CONFIG_FILE).is_file():
+            # Hydra would create the directory and wrap an exception in a traceback.
+            fail(f"resume={resume}: not a genlab run directory (no {CONFIG_FILE} in {resumed})")
+        return str(resumed)
+    key = (model, dataset, stamp)
+    if key not in _created_run_dirs:
+        _created_run_dirs[key] = _create_run_dir(model, dataset, stamp)
+    return _created_run_dirs[key]
+
+
+# Hydra resolves hydra.run.dir several times; each resolution must name the same new directory.
+_created_run_dirs: dict[tuple[str, str, str], str] = {}
+
+
+def _create_run_dir(model: str, dataset: str, stamp: str) -> str:
+    parent = Path("outputs") / f"{model}-{dataset}"
+    parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1000):
+        candidate = parent / (stamp if attempt == 0 else f"{stamp}_{attempt}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return str(candidate)
+    raise GenlabError(f"could not create a new run directory under {parent}")
+
+
+def job_dir_name(override_dirname: str) -> str:
+    """A sweep job's sub-directory: its overrides, made safe as one path component."""
+    name = re.sub(r"[^A-Za-z0-9=,._+-]", "_", override_dirname)
+    return name[:200] or "default"
+
+
+def register_resolvers() -> None:
+    if not OmegaConf.has_resolver("genlab_run_dir"):
+        OmegaConf.register_new_resolver("genlab_run_dir", new_run_dir)
+    if not OmegaConf.has_resolver("genlab_job_dir"):
+        OmegaConf.register_new_resolver("genlab_job_dir", job_dir_name)
+
+
+def save_config(run_dir: Path, cfg: DictConfig, overrides: list[str]) -> None:
+    """Write the resolved config and the command-line overrides, atomically."""
+    target = run_dir / CONFIG_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(target, OmegaConf.to_yaml(cfg, resolve=True))
+    _atomic_write(run_dir / OVERRIDES_FILE, OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
+
+
+def load_config(run_dir: Path) -> DictConfig:
+    path = run_dir / CONFIG_FILE
+    if not path.is_file():
+        raise GenlabError(f"{run_dir} is not a genlab run directory: {CONFIG_FILE} is missing")
+    try:
+        cfg = OmegaConf.load(path)
+    except Exception as error:  # yaml errors come in many types
+        raise GenlabError(f"cannot read {path}: {error}") from None
+    if not isinstance(cfg, DictConfig):
+        raise GenlabError(f"{path} does not hold a config mapping")
+    return cfg
+
+
+def load_overrides(run_dir: Path) -> list[str]:
+    path = run_dir / OVERRIDES_FILE
+    if not path.is_file():
+        return []
+    return [str(item) for item in OmegaConf.load(path)]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+# What genlab itself writes into a run directory before the first checkpoint.
+_UNSTARTED_ENTRIES = {".hydra", "train.log", TENSORBOARD_DIR, PROGRESS_DIR, CHECKPOINT_DIR, "history.jsonl"}
+
+
+def has_checkpoint(run_dir: Path) -> bool:
+    return (run_dir / CHECKPOINT_DIR / "checkpoint").is_file()
+
+
+def discard_unstarted(run_dir: Path) -> bool:
+    """Remove a new run directory that failed before its first checkpoint.
+
+    Only a directory holding nothing but what genlab writes at start-up is removed,
+    so nothing of the user's is ever deleted.
+    """
+    if not run_dir.is_dir() or has_checkpoint(run_dir):
+        return False
+    if any(entry.name not in _UNSTARTED_ENTRIES for entry in run_dir.iterdir()):
+        return False
+    shutil.rmtree(run_dir)
+    return True

@@ -1,0 +1,38 @@
+"""`genlab train`: compose the config, prepare the run directory, train."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from genlab import run as rundir
+from genlab.commands import exit_on_user_error
+from genlab.config import register_schemas
+from genlab.errors import GenlabError
+from genlab.native_output import import_tensorflow_quietly
+from genlab.training_config import prepare_run
+
+register_schemas()
+rundir.register_resolvers()
+
+
+@hydra.main(version_base="1.3", config_path="pkg://genlab.conf", config_name="train")
+def main(cfg: DictConfig) -> None:
+    with exit_on_user_error():
+        run_dir = Path(HydraConfig.get().runtime.output_dir)
+        started = rundir.has_checkpoint(run_dir)
+        try:
+            config = prepare_run(cfg, run_dir, list(HydraConfig.get().overrides.task))
+            # TensorFlow is imported only once the config is known to be good.
+            import_tensorflow_quietly()
+            from genlab.trainer import Trainer
+
+            trainer = Trainer(config, run_dir)
+        except GenlabError:
+            if not started:
+                rundir.discard_unstarted(run_dir)
+            raise
+        result = trainer.train()
+        print(f"run directory: {result.run_dir}")

@@ -1,0 +1,276 @@
+"""The one training loop, for every model.
+
+``steps_per_loop`` optimizer steps run inside one compiled call; between calls
+the loop reads the averaged metrics once, writes TensorBoard scalars, image
+grids, progress frames and checkpoints, and checks for non-finite losses and
+stop signals.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from genlab import run as rundir
+from genlab import runtime
+from genlab.checkpoints import CheckpointStore
+from genlab.data import load_dataset
+from genlab.errors import GenlabError
+from genlab.input import InMemoryBatches, scale
+from genlab.models import GenerativeModel, build_model
+from genlab.optimizers import build_optimizer
+from genlab.progress import ProgressReporter, format_metrics
+from genlab.render.grid import save_png, tile
+
+log = logging.getLogger("genlab.train")
+
+HISTORY_FILE = "history.jsonl"
+
+
+class TrainingInterrupted(GenlabError):
+    """SIGINT/SIGTERM arrived; a checkpoint was saved."""
+
+    def __init__(self, message: str, signal_number: int):
+        super().__init__(message)
+        self.exit_code = 128 + signal_number
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    metrics: dict[str, float]
+    trace_count: int
+
+
+def total_steps(config: Any, num_train: int) -> int:
+    """``trainer.steps``, or ``trainer.epochs`` converted with the dataset size."""
+    trainer = config.trainer
+    if trainer.epochs is None:
+        return trainer.steps
+    return max(1, math.ceil(trainer.epochs * (num_train // trainer.batch_size)))
+
+
+class _StopSignals:
+    """Turns SIGINT/SIGTERM into a flag the loop checks between compiled calls."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopSignals":
+        for number in (signal.SIGINT, signal.SIGTERM):
+            self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.received is not None:  # a second signal: stop now
+            raise KeyboardInterrupt
+        self.received = number
+        log.warning("received %s: stopping after the current loop", signal.Signals(number).name)
+
+    def __exit__(self, *exc: Any) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+
+class Trainer:
+    def __init__(self, config: Any, run_dir: Path):
+        self.config = config
+        self.run_dir = run_dir
+        self.runtime = runtime.configure(config.trainer, config.seed)
+        self.data = load_dataset(config.dataset)
+        for note in self.data.notes:
+            log.info("%s", note)
+        loss_scaling = self.runtime.precision == "mixed_float16"
+        self.model: GenerativeModel = build_model(
+            config.model, self.data.image_shape, lambda: build_optimizer(config.optimizer, loss_scaling)
+        )
+        self.model.build_optimizers()
+        self.steps = total_steps(config, self.data.num_train)
+        self.batches = InMemoryBatches(
+            self.data.train_images,
+            config.trainer.batch_size,
+            config.seed,
+            self.model.pixel_range,
+            config.dataset.binarize,
+        )
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.rng = tf.random.Generator.from_seed(config.seed)
+        self.checkpoints = CheckpointStore(
+            run_dir / rundir.CHECKPOINT_DIR,
+            config.trainer.max_to_keep,
+            step=self.step,
+            rng=self.rng,
+            **self.model.trackables(),
+        )
+        self.writer = tf.summary.create_file_writer(str(run_dir / rundir.TENSORBOARD_DIR))
+        self.fixed_codes, self.fixed_images = self._fixed_inputs()
+        self._train_loop = tf.function(self._loop, jit_compile=False)
+        self._train_step = tf.function(self._one_step, jit_compile=self.runtime.jit_compile)
+
+    # ------------------------------------------------------------------ compiled part
+
+    def _one_step(self) -> dict[str, tf.Tensor]:
+        images = self.batches.batch(self.step)
+        metrics = self.model.train_step(images, self.rng)
+        self.step.assign_add(1)
+        return {name: tf.cast(metrics[name], tf.float32) for name in self.model.metric_names}
+
+    def _loop(self, num_steps: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor, tf.Tensor]:
+        totals = {name: tf.constant(0.0) for name in self.model.metric_names}
+        done = tf.constant(0, tf.int64)
+        bad_step = tf.constant(-1, tf.int64)
+        for _ in tf.range(num_steps):
+            metrics = self._train_step()
+            finite = tf.reduce_all([tf.math.is_finite(value) for value in metrics.values()])
+            if not finite:
+                bad_step = self.step - 1
+                break
+            totals = {name: totals[name] + metrics[name] for name in totals}
+            done += 1
+        count = tf.maximum(tf.cast(done, tf.float32), 1.0)
+        return {name: total / count for name, total in totals.items()}, done, bad_step
+
+    # ------------------------------------------------------------------ host part
+
+    def _fixed_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The same latent vectors and test images for every progress frame of this run."""
+        count = self.config.trainer.num_images
+        generator = np.random.default_rng(self.config.seed + 1)
+        codes = generator.standard_normal((count, self.model.latent_dim)).astype(np.float32)
+        return codes, self.data.test_images[:count]
+
+    def _samples(self) -> np.ndarray:
+        return self.model.decode(tf.constant(self.fixed_codes)).numpy()
+
+    def _reconstructions(self) -> np.ndarray:
+        """Originals and reconstructions in alternating rows of eight."""
+        images = scale(tf.constant(self.fixed_images), self.model.pixel_range, self.config.dataset.binarize)
+        originals = self.model.to_display(images).numpy()
+        rebuilt = self.model.reconstruct(images).numpy()
+        columns = 8
+        rows = []
+        for start in range(0, len(originals), columns):
+            rows += [originals[start : start + columns], rebuilt[start : start + columns]]
+        return np.concatenate(rows)
+
+    def _write_images(self, step: int) -> None:
+        """Progress frame from the fixed inputs, plus the same grids in TensorBoard."""
+        grids = {}
+        if self.model.has_encoder:
+            grids["reconstructions"] = tile(self._reconstructions(), columns=8)
+        if self.model.name != "ae":  # an AE has no prior to sample from
+            grids["samples"] = tile(self._samples())
+        frame = grids.get("samples", grids.get("reconstructions"))
+        save_png(frame, self.run_dir / rundir.PROGRESS_DIR / f"step_{step:07d}.png")
+        with self.writer.as_default(step=step):
+            for name, grid in grids.items():
+                tf.summary.image(name, grid[None])
+
+    def _write_scalars(self, step: int, metrics: dict[str, float], images_per_second: float) -> None:
+        with self.writer.as_default(step=step):
+            for name, value in metrics.items():
+                tf.summary.scalar(f"train/{name}", value)
+            tf.summary.scalar("train/images_per_second", images_per_second)
+        with open(self.run_dir / HISTORY_FILE, "a") as history:
+            history.write(json.dumps({"step": step, "images_per_second": images_per_second, **metrics}) + "\n")
+
+    def _trim_history(self, step: int) -> None:
+        """Drop history lines past the restored step (written after the last checkpoint of a killed run)."""
+        path = self.run_dir / HISTORY_FILE
+        if path.exists():
+            lines = [line for line in path.read_text().splitlines() if line.strip()]
+            kept = [line for line in lines if json.loads(line)["step"] <= step]
+            path.write_text("".join(line + "\n" for line in kept))
+
+    def _final_pictures(self) -> None:
+        if self.model.has_encoder:
+            save_png(tile(self._reconstructions(), columns=8), self.run_dir / "reconstructions.png")
+        if self.model.name != "ae":
+            save_png(tile(self._samples()), self.run_dir / "samples.png")
+
+    def train(self) -> TrainResult:
+        config = self.config.trainer
+        restored = self.checkpoints.restore_latest()
+        start = int(self.step.numpy())
+        if restored:
+            log.info("resuming from %s at step %d of %d", restored, start, self.steps)
+            self._trim_history(start)
+        log.info(
+            "training %s on %s %s (%d images), %d steps of batch %d, %s, %s%s",
+            self.model.name,
+            self.config.dataset.name,
+            "x".join(map(str, self.data.image_shape)),
+            self.data.num_train,
+            self.steps,
+            config.batch_size,
+            self.runtime.devices,
+            self.runtime.precision,
+            ", XLA" if self.runtime.jit_compile else "",
+        )
+        if start >= self.steps:
+            log.info("run already reached step %d of %d: nothing to do", start, self.steps)
+            return TrainResult(self.run_dir, start, {}, 0)
+        if start == 0:
+            self._write_images(0)
+
+        metrics: dict[str, float] = {}
+        reporter = ProgressReporter(self.steps, start)
+        interval_images, interval_start = 0, time.perf_counter()
+        try:
+            with _StopSignals() as stop:
+                while int(self.step.numpy()) < self.steps:
+                    step = int(self.step.numpy())
+                    length = min(config.steps_per_loop, self.steps - step)
+                    loop_metrics, done, bad_step = self._train_loop(tf.constant(length, tf.int64))
+                    if int(bad_step) >= 0:
+                        self._stop_non_finite(int(bad_step), loop_metrics)
+                    step = int(self.step.numpy())
+                    metrics = {name: float(value) for name, value in loop_metrics.items()}
+                    interval_images += int(done) * config.batch_size
+                    elapsed = time.perf_counter() - interval_start
+                    images_per_second = interval_images / max(elapsed, 1e-9)
+                    reporter.advance(step, int(done), images_per_second, metrics)
+                    last = step >= self.steps
+                    if step % config.log_every == 0 or last:
+                        reporter.log(step, self.steps, images_per_second, metrics)
+                        self._write_scalars(step, metrics, images_per_second)
+                        interval_images, interval_start = 0, time.perf_counter()
+                    if step % config.image_every == 0 or last:
+                        self._write_images(step)
+                    if step % config.checkpoint_every == 0 or last or stop.received:
+                        self.checkpoints.save(step)
+                    if stop.received and not last:
+                        raise TrainingInterrupted(
+                            f"stopped at step {step} of {self.steps}; checkpoint saved. "
+                            f"Continue with: genlab train resume={self.run_dir}",
+                            stop.received,
+                        )
+        finally:
+            reporter.close()
+            self.writer.flush()
+        self._final_pictures()
+        traces = self._train_loop.experimental_get_tracing_count()
+        log.info("finished at step %d: %s", int(self.step.numpy()), format_metrics(metrics))
+        return TrainResult(self.run_dir, int(self.step.numpy()), metrics, traces)
+
+    def _stop_non_finite(self, bad_step: int, loop_metrics: dict[str, tf.Tensor]) -> None:
+        latest = self.checkpoints.latest()
+        kept = f"the last good checkpoint is {latest}" if latest else "no checkpoint was written"
+        raise GenlabError(
+            f"non-finite loss at step {bad_step + 1} ({format_metrics({k: float(v) for k, v in loop_metrics.items()})}); "
+            f"training stopped and {kept}. Try a lower optimizer.learning_rate."
+        )
+
+
+def train(config: Any, run_dir: Path) -> TrainResult:
+    return Trainer(config, run_dir).train()

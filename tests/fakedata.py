@@ -1,0 +1,218 @@
+"""Tiny data sets in the real official on-disk formats, for tests of every layer.
+
+Images have learnable structure: each class is a bright blob at its own place
+(and, in colour, its own hue) plus a little noise, deterministic from ``seed``.
+Nothing here is a test; other test modules import it (``import fakedata``).
+"""
+from __future__ import annotations
+
+import gzip as gzip_module
+import io
+import tarfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+CIFAR_FOLDER = "cifar-10-batches-bin"
+CIFAR_ARCHIVE = "cifar-10-binary.tar.gz"
+CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+MARGIN_COLOUR = (0, 255, 0)  # folder images: pure green outside the centre square, gone after the crop
+
+
+# ----------------------------------------------------------------------------- images
+
+
+def class_colour(label: int, num_classes: int) -> np.ndarray:
+    """Red to blue with the class; green stays low so the folder margins stand out."""
+    step = label / max(num_classes - 1, 1)
+    return np.array([255 * (1 - step), 30, 255 * step])
+
+
+def blob(label: int, num_classes: int, size: int) -> np.ndarray:
+    """A (size, size) float image in [0, 1]: a Gaussian blob on a circle, one angle per class."""
+    angle = 2 * np.pi * label / num_classes
+    centre_y = size / 2 + 0.28 * size * np.sin(angle)
+    centre_x = size / 2 + 0.28 * size * np.cos(angle)
+    y, x = np.mgrid[0:size, 0:size]
+    return np.exp(-((y - centre_y) ** 2 + (x - centre_x) ** 2) / (2 * (size / 8) ** 2))
+
+
+def make_images(
+    n: int, size: int = 28, channels: int = 1, num_classes: int = 10, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` uint8 NHWC images and their uint8 labels (every class about equally often)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(n) % num_classes).astype(np.uint8)
+    images = np.empty((n, size, size, channels), np.uint8)
+    for index, label in enumerate(labels):
+        shape = blob(int(label), num_classes, size)[..., np.newaxis]
+        colour = class_colour(int(label), num_classes) if channels == 3 else np.array([230.0])
+        noise = rng.uniform(0, 25, (size, size, channels))
+        images[index] = np.clip(shape * colour + noise, 0, 255).astype(np.uint8)
+    return images, labels
+
+
+# ----------------------------------------------------------------------------- IDX
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """A uint8 array in IDX form: 0, 0, type 0x08, ndim, big-endian dims, values."""
+    header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, ">u4").tobytes()
+    return header + np.ascontiguousarray(array, np.uint8).tobytes()
+
+
+def write_idx(path: Path, array: np.ndarray, gzip: bool = True) -> Path:
+    data = idx_bytes(array)
+    path.write_bytes(gzip_module.compress(data, mtime=0) if gzip else data)
+    return path
+
+
+def write_idx_dataset(
+    directory: Path, n_train: int = 60, n_test: int = 20, size: int = 28, gzip: bool = True, seed: int = 0
+) -> Path:
+    """The four official MNIST-layout files (``*.gz``, or uncompressed when ``gzip=False``); returns ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    train_images, train_labels = make_images(n_train, size, 1, seed=seed)
+    test_images, test_labels = make_images(n_test, size, 1, seed=seed + 1)
+    arrays = {
+        "train_images": train_images[..., 0],
+        "train_labels": train_labels,
+        "test_images": test_images[..., 0],
+        "test_labels": test_labels,
+    }
+    suffix = ".gz" if gzip else ""
+    for key, stem in IDX_FILES.items():
+        write_idx(directory / (stem + suffix), arrays[key], gzip)
+    return directory
+
+
+# ----------------------------------------------------------------------------- CIFAR-10
+
+
+def cifar10_records(images: np.ndarray, labels: np.ndarray) -> bytes:
+    """Official binary records: label byte, then the R, G and B planes (row-major 32x32)."""
+    planes = np.ascontiguousarray(images.transpose(0, 3, 1, 2)).reshape(len(images), -1)
+    return np.concatenate([labels.reshape(-1, 1).astype(np.uint8), planes], axis=1).tobytes()
+
+
+def cifar10_files(n_train: int, n_test: int, seed: int) -> dict[str, bytes]:
+    """File name -> content of cifar-10-batches-bin/, train records spread over the five batches."""
+    train_images, train_labels = make_images(n_train, 32, 3, seed=seed)
+    test_images, test_labels = make_images(n_test, 32, 3, seed=seed + 1)
+    files = {}
+    batches = np.array_split(np.arange(n_train), 5)
+    for number, indices in enumerate(batches, start=1):
+        files[f"data_batch_{number}.bin"] = cifar10_records(train_images[indices], train_labels[indices])
+    files["test_batch.bin"] = cifar10_records(test_images, test_labels)
+    files["batches.meta.txt"] = ("\n".join(CIFAR_CLASSES) + "\n\n").encode()
+    return files
+
+
+def write_cifar10_binary(
+    directory: Path,
+    n_train: int = 50,
+    n_test: int = 10,
+    as_tar: bool = True,
+    seed: int = 0,
+    test_batch: bytes | None = None,
+) -> Path:
+    """``directory/cifar-10-binary.tar.gz`` (as_tar) or ``directory/cifar-10-batches-bin/``; returns that path.
+
+    ``test_batch`` replaces the content of test_batch.bin, for hand-built or broken records.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = cifar10_files(n_train, n_test, seed)
+    if test_batch is not None:
+        files["test_batch.bin"] = test_batch
+    if as_tar:
+        return _write_tar(directory / CIFAR_ARCHIVE, files)
+    folder = directory / CIFAR_FOLDER
+    folder.mkdir(exist_ok=True)
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    return folder
+
+
+def _write_tar(archive: Path, files: dict[str, bytes]) -> Path:
+    with tarfile.open(archive, "w:gz") as tar:
+        folder = tarfile.TarInfo(CIFAR_FOLDER)
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)
+        for name, content in files.items():
+            member = tarfile.TarInfo(f"{CIFAR_FOLDER}/{name}")
+            member.size = len(content)
+            tar.addfile(member, io.BytesIO(content))
+    return archive
+
+
+# ----------------------------------------------------------------------------- image folders
+
+EXTENSIONS = (".png", ".jpg", ".JPG", ".jpeg")  # mixed case: the source must not care
+
+
+def folder_picture(label: int, num_classes: int, size: int, landscape: bool, seed: int) -> np.ndarray:
+    """A non-square RGB picture: class content in the centre square, green margins beside it."""
+    content = np.asarray(blob(label, num_classes, size)[..., np.newaxis] * class_colour(label, num_classes))
+    content = np.clip(content + np.random.default_rng(seed).uniform(0, 20, content.shape), 0, 255)
+    margin = size // 4
+    height, width = (size, size + 2 * margin) if landscape else (size + 2 * margin, size)
+    picture = np.empty((height, width, 3), np.uint8)
+    picture[:] = MARGIN_COLOUR
+    top, left = (height - size) // 2, (width - size) // 2
+    picture[top : top + size, left : left + size] = content.astype(np.uint8)
+    return picture
+
+
+def write_image_folder(
+    directory: Path,
+    n: int = 12,
+    size: int = 64,
+    classes: tuple[str, ...] = ("a", "b"),
+    corrupt: int = 0,
+    seed: int = 0,
+) -> Path:
+    """``n`` decodable JPEG/PNG pictures (and ``corrupt`` broken files) under ``directory``; returns it.
+
+    Picture i goes to ``classes[i % len(classes)]`` (or the root when ``classes`` is
+    empty), every third one a folder deeper; extensions cycle through EXTENSIONS.
+    """
+    directory = Path(directory)
+    for index in range(n):
+        label = index % len(classes) if classes else 0
+        folder = directory / classes[label] if classes else directory
+        if index % 3 == 2:
+            folder = folder / "deeper"
+        folder.mkdir(parents=True, exist_ok=True)
+        picture = folder_picture(label, max(len(classes), 1), size, index % 2 == 0, seed + index)
+        _save(picture, folder / f"img{index:03d}{EXTENSIONS[index % len(EXTENSIONS)]}")
+    _write_corrupt(directory / classes[0] if classes else directory, corrupt, seed)
+    return directory
+
+
+def _save(picture: np.ndarray, path: Path) -> None:
+    if path.suffix.lower() == ".png":
+        Image.fromarray(picture).save(path, format="PNG")
+    else:
+        Image.fromarray(picture).save(path, format="JPEG", quality=95, subsampling=0)
+
+
+def _write_corrupt(folder: Path, count: int, seed: int) -> None:
+    """Alternately random bytes named .jpg and a PNG cut off half way."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+        if index % 2 == 0:
+            (folder / f"broken{index}.jpg").write_bytes(rng.integers(0, 256, 500, dtype=np.uint8).tobytes())
+        else:
+            buffer = io.BytesIO()
+            Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(buffer, format="PNG")
+            (folder / f"broken{index}.png").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
