@@ -37,6 +37,6 @@ class CheckpointStore:
 
     def restore(self, path: str) -> None:
         try:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
+            self.checkpoint.restore(path).assert_consumed()
         except (tf.errors.OpError, AssertionError, ValueError) as error:
             raise GenlabError(f"cannot restore checkpoint {path}: {str(error).splitlines()[0]}") from None

@@ -1,15 +1,20 @@
 """A run directory: where it is, what it holds, and the config it was trained with."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omegaconf import DictConfig, OmegaConf
 
 from genlab.commands import fail
 from genlab.errors import GenlabError
+
+if TYPE_CHECKING:
+    from genlab.data.base import ImageSet
 
 CONFIG_FILE = Path(".hydra") / "config.yaml"
 OVERRIDES_FILE = Path(".hydra") / "overrides.yaml"
@@ -17,6 +22,8 @@ CHECKPOINT_DIR = "checkpoints"
 TENSORBOARD_DIR = "tensorboard"
 PROGRESS_DIR = "progress"
 RENDERS_DIR = "renders"
+RUN_INFO_FILE = "run_info.json"
+HISTORY_FILE = "history.jsonl"
 
 
 def new_run_dir(resume: str | None, model: str, dataset: str, stamp: str) -> str:
@@ -101,7 +108,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 # What genlab itself writes into a run directory before the first checkpoint.
-_UNSTARTED_ENTRIES = {".hydra", "train.log", TENSORBOARD_DIR, PROGRESS_DIR, CHECKPOINT_DIR, "history.jsonl"}
+_UNSTARTED_ENTRIES = {".hydra", "train.log", TENSORBOARD_DIR, PROGRESS_DIR, CHECKPOINT_DIR, HISTORY_FILE, RUN_INFO_FILE}
 
 
 def has_checkpoint(run_dir: Path) -> bool:
@@ -120,3 +127,24 @@ def discard_unstarted(run_dir: Path) -> bool:
         return False
     shutil.rmtree(run_dir)
     return True
+
+
+def save_run_info(run_dir: Path, data: "ImageSet", precision: str) -> None:
+    """What the run was trained on and how, so renders rebuild the model without loading the data."""
+    info = {
+        "precision": precision,
+        "name": data.name,
+        "image_shape": list(data.image_shape),
+        "num_train": data.num_train,
+        "num_test": int(data.test_images.shape[0]),
+        "class_names": data.class_names,
+    }
+    _atomic_write(run_dir / RUN_INFO_FILE, json.dumps(info, indent=2) + "\n")
+
+
+def load_run_info(run_dir: Path) -> dict:
+    path = run_dir / RUN_INFO_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise GenlabError(f"cannot read {path}: {error}") from None

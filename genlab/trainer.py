@@ -21,19 +21,14 @@ import tensorflow as tf
 
 from genlab import run as rundir
 from genlab import runtime
-from genlab.checkpoints import CheckpointStore
 from genlab.data import load_dataset
 from genlab.errors import GenlabError
 from genlab.input import InMemoryBatches, scale
-from genlab.models import GenerativeModel, build_model
-from genlab.optimizers import build_optimizer
 from genlab.progress import ProgressReporter, format_metrics
 from genlab.render.grid import save_png, tile
+from genlab.state import build_state
 
 log = logging.getLogger("genlab.train")
-
-HISTORY_FILE = "history.jsonl"
-
 
 class TrainingInterrupted(GenlabError):
     """SIGINT/SIGTERM arrived; a checkpoint was saved."""
@@ -90,11 +85,10 @@ class Trainer:
         self.data = load_dataset(config.dataset)
         for note in self.data.notes:
             log.info("%s", note)
-        loss_scaling = self.runtime.precision == "mixed_float16"
-        self.model: GenerativeModel = build_model(
-            config.model, self.data.image_shape, lambda: build_optimizer(config.optimizer, loss_scaling)
+        state = build_state(
+            config, self.data.image_shape, run_dir, loss_scaling=self.runtime.precision == "mixed_float16"
         )
-        self.model.build_optimizers()
+        self.model, self.step, self.rng, self.checkpoints = state.model, state.step, state.rng, state.checkpoints
         self.steps = total_steps(config, self.data.num_train)
         self.batches = InMemoryBatches(
             self.data.train_images,
@@ -103,15 +97,7 @@ class Trainer:
             self.model.pixel_range,
             config.dataset.binarize,
         )
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        self.rng = tf.random.Generator.from_seed(config.seed)
-        self.checkpoints = CheckpointStore(
-            run_dir / rundir.CHECKPOINT_DIR,
-            config.trainer.max_to_keep,
-            step=self.step,
-            rng=self.rng,
-            **self.model.trackables(),
-        )
+        rundir.save_run_info(run_dir, self.data, self.runtime.precision)
         self.writer = tf.summary.create_file_writer(str(run_dir / rundir.TENSORBOARD_DIR))
         self.fixed_codes, self.fixed_images = self._fixed_inputs()
         self._train_loop = tf.function(self._loop, jit_compile=False)
@@ -181,12 +167,12 @@ class Trainer:
             for name, value in metrics.items():
                 tf.summary.scalar(f"train/{name}", value)
             tf.summary.scalar("train/images_per_second", images_per_second)
-        with open(self.run_dir / HISTORY_FILE, "a") as history:
+        with open(self.run_dir / rundir.HISTORY_FILE, "a") as history:
             history.write(json.dumps({"step": step, "images_per_second": images_per_second, **metrics}) + "\n")
 
     def _trim_history(self, step: int) -> None:
         """Drop history lines past the restored step (written after the last checkpoint of a killed run)."""
-        path = self.run_dir / HISTORY_FILE
+        path = self.run_dir / rundir.HISTORY_FILE
         if path.exists():
             lines = [line for line in path.read_text().splitlines() if line.strip()]
             kept = [line for line in lines if json.loads(line)["step"] <= step]

@@ -1,0 +1,37 @@
+"""Everything a checkpoint holds, built the same way for training and for rendering."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tensorflow as tf
+
+from genlab import run as rundir
+from genlab.checkpoints import CheckpointStore
+from genlab.models import GenerativeModel, build_model
+from genlab.optimizers import build_optimizer
+
+
+@dataclass
+class TrainingState:
+    model: GenerativeModel
+    step: tf.Variable
+    rng: tf.random.Generator
+    checkpoints: CheckpointStore
+
+
+def build_state(config: Any, image_shape: tuple[int, int, int], run_dir: Path, loss_scaling: bool) -> TrainingState:
+    """Model with built optimizers, step counter and RNG, tied to the run's checkpoints."""
+    model = build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer, loss_scaling))
+    model.build_optimizers()
+    step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    rng = tf.random.Generator.from_seed(config.seed)
+    checkpoints = CheckpointStore(
+        run_dir / rundir.CHECKPOINT_DIR,
+        config.trainer.max_to_keep,
+        step=step,
+        rng=rng,
+        **model.trackables(),
+    )
+    return TrainingState(model, step, rng, checkpoints)

@@ -1,0 +1,94 @@
+"""Shared fixtures: the real `genlab` CLI in a subprocess, tiny generated data, tiny trained runs."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import fakedata
+
+GENLAB = shutil.which("genlab", path=str(Path(sys.executable).parent)) or "genlab"
+
+# Tiny networks and short loops: every run goes through the real code path in seconds.
+TINY_TRAINER = [
+    "trainer.batch_size=16",
+    "trainer.steps_per_loop=5",
+    "trainer.log_every=5",
+    "trainer.image_every=10",
+    "trainer.checkpoint_every=10",
+    "trainer.num_images=16",
+]
+TINY_MODEL = {
+    "ae": ["model.encoder.widths=[8,16]", "model.decoder.widths=[16,8]", "model.decoder.reshape_channels=8"],
+    "vae": ["model.encoder.widths=[8,16]", "model.decoder.widths=[16,8]", "model.decoder.reshape_channels=8"],
+    "gan": [
+        "model.generator.widths=[16,8]",
+        "model.generator.reshape_channels=16",
+        "model.discriminator.widths=[8,16]",
+    ],
+}
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_genlab(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None) -> Result:
+    """Run the installed `genlab` console script, as a user would."""
+    completed = subprocess.run(
+        [GENLAB, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+def tiny_train_args(model: str, dataset_args: list[str], steps: int = 20, latent_dim: int = 4) -> list[str]:
+    return [
+        "train",
+        f"model={model}",
+        *dataset_args,
+        f"latent_dim={latent_dim}",
+        f"trainer.steps={steps}",
+        *TINY_TRAINER,
+        *TINY_MODEL[model],
+    ]
+
+
+@pytest.fixture(scope="session")
+def idx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny MNIST-format data set (28x28x1) in the official IDX .gz files."""
+    return fakedata.write_idx_dataset(tmp_path_factory.mktemp("idx"), n_train=96, n_test=32)
+
+
+@pytest.fixture(scope="session")
+def idx_dataset_args(idx_dir: Path) -> list[str]:
+    return ["dataset=mnist", f"dataset.path={idx_dir}", "dataset.download=false"]
+
+
+@pytest.fixture(scope="session")
+def trained_runs(tmp_path_factory: pytest.TempPathFactory, idx_dataset_args: list[str]) -> dict[str, Path]:
+    """One tiny trained run per model on the IDX data, shared by every test that only reads runs."""
+    workdir = tmp_path_factory.mktemp("trained")
+    runs = {}
+    for model in ("ae", "vae", "gan"):
+        run_dir = workdir / model
+        result = run_genlab(*tiny_train_args(model, idx_dataset_args), f"hydra.run.dir={run_dir}", cwd=workdir)
+        assert result.returncode == 0, result.output
+        runs[model] = run_dir
+    return runs
