@@ -7,6 +7,14 @@ import sys
 # command -> (module holding a Hydra `main`, one line of help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("genlab.train", "train a model (AE, VAE, GAN) into a new run directory, or resume one"),
+    "sample": ("genlab.sample", "a grid of random samples from a saved run"),
+    "reconstruct": ("genlab.reconstruct", "test images and their reconstructions in paired rows (AE, VAE)"),
+    "progress": ("genlab.progress_gif", "the training-progress GIF from a run's progress frames"),
+    "traverse": ("genlab.traverse", "latent traversal: one row per dimension, a PNG and a GIF"),
+    "interpolate": ("genlab.interpolate", "decode a lerp/slerp path between two codes, a strip and a GIF"),
+    "manifold": ("genlab.manifold", "an n x n grid from two latent dimensions at normal quantiles"),
+    "latents": ("genlab.latents", "scatter by class and per-dimension histograms of test-set codes"),
+    "arithmetic": ("genlab.arithmetic", "add an attribute (class) vector to codes with several weights"),
 }
 
 

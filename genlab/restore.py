@@ -1,18 +1,25 @@
-"""Rebuild a trained model from a run directory alone, for the render commands."""
+"""Rebuild a trained model from a run directory alone, for the render commands.
+
+Locating a checkpoint reads only files, so a wrong path fails before TensorFlow is imported.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import tensorflow as tf
+from typing import TYPE_CHECKING, Any
 
 from genlab import run as rundir
 from genlab.config import validate
 from genlab.errors import GenlabError
-from genlab.models import GenerativeModel
-from genlab.state import build_state
 from genlab.training_config import typed
+
+if TYPE_CHECKING:
+    from genlab.models import GenerativeModel
+
+CHECKPOINT_STATE_FILE = "checkpoint"  # written by tf.train.CheckpointManager next to the checkpoints
+_NUMBERED = re.compile(r"-(\d+)$")
+_CHECKPOINT_FILE_SUFFIX = re.compile(r"\.(index|data-\d+-of-\d+)$")
 
 
 @dataclass
@@ -21,31 +28,87 @@ class RestoredRun:
     checkpoint: str
     config: Any
     info: dict
-    model: GenerativeModel
+    model: "GenerativeModel"
     step: int
+
+
+def checkpoint_number(prefix: str) -> int | None:
+    """N of a ``.../ckpt-N`` prefix."""
+    match = _NUMBERED.search(Path(prefix).name)
+    return int(match.group(1)) if match else None
+
+
+def list_checkpoints(directory: Path) -> list[str]:
+    """The complete checkpoint prefixes in ``directory``, oldest first."""
+    if not directory.is_dir():
+        return []
+    prefixes = [str(index.with_suffix("")) for index in directory.glob("*.index")]
+    return sorted(prefixes, key=lambda prefix: (checkpoint_number(prefix) or -1, prefix))
+
+
+def latest_checkpoint(directory: Path) -> str | None:
+    """The checkpoint the directory's state file names as the latest, else the highest-numbered one."""
+    existing = list_checkpoints(directory)
+    state = directory / CHECKPOINT_STATE_FILE
+    if state.is_file():
+        match = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', state.read_text(errors="replace"), re.MULTILINE)
+        if match:
+            named = Path(match.group(1))
+            prefix = str(named if named.is_absolute() else directory / named)
+            if prefix in existing:
+                return prefix
+    return existing[-1] if existing else None
+
+
+def _available(directory: Path) -> str:
+    names = [Path(prefix).name for prefix in list_checkpoints(directory)]
+    return f"checkpoints in {directory}: {', '.join(names)}" if names else f"{directory} holds no checkpoint"
 
 
 def find_checkpoint(checkpoint: str) -> tuple[Path, str]:
     """(run directory, checkpoint prefix) for a run directory or a ``<run>/checkpoints/ckpt-N`` prefix."""
     path = Path(checkpoint).expanduser().resolve()
     if path.is_dir():
-        prefix = tf.train.latest_checkpoint(str(path / rundir.CHECKPOINT_DIR))
+        if path.name == rundir.CHECKPOINT_DIR and (path.parent / rundir.CONFIG_FILE).is_file():
+            path = path.parent  # <run>/checkpoints means the run's latest checkpoint
+        if not (path / rundir.CONFIG_FILE).is_file():
+            raise GenlabError(f"checkpoint={checkpoint}: {path} is not a genlab run directory (no {rundir.CONFIG_FILE})")
+        prefix = latest_checkpoint(path / rundir.CHECKPOINT_DIR)
         if prefix is None:
-            raise GenlabError(f"checkpoint={checkpoint}: no checkpoint in {path / rundir.CHECKPOINT_DIR}")
+            raise GenlabError(
+                f"checkpoint={checkpoint}: the run has no checkpoint yet (nothing in {path / rundir.CHECKPOINT_DIR})"
+            )
         return path, prefix
-    if Path(f"{path}.index").is_file() and path.parent.name == rundir.CHECKPOINT_DIR:
-        return path.parent.parent, str(path)
+    if path.parent.name == rundir.CHECKPOINT_DIR and (path.parent.parent / rundir.CONFIG_FILE).is_file():
+        path = path.with_name(_CHECKPOINT_FILE_SUFFIX.sub("", path.name))  # ckpt-N.index names ckpt-N
+        if Path(f"{path}.index").is_file():
+            return path.parent.parent, str(path)
+        raise GenlabError(f"checkpoint={checkpoint}: no checkpoint {path.name}; {_available(path.parent)}")
+    if not path.exists():
+        raise GenlabError(f"checkpoint={checkpoint}: no such file or directory ({path})")
     raise GenlabError(
         f"checkpoint={checkpoint}: not a run directory nor a checkpoint prefix like <run>/checkpoints/ckpt-N"
     )
 
 
+def load_run_config(run_dir: Path) -> Any:
+    """The run's saved config as genlab's typed config object."""
+    return validate(typed(rundir.load_config(run_dir)))
+
+
 def restore_run(checkpoint: str) -> RestoredRun:
     """The run's model by genlab's own names from its saved config, with every variable restored."""
+    from genlab.state import build_state  # TensorFlow, only once the path is known to be good
+
     run_dir, prefix = find_checkpoint(checkpoint)
-    config = validate(typed(rundir.load_config(run_dir)))
+    config = load_run_config(run_dir)
     info = rundir.load_run_info(run_dir)
     image_shape = tuple(int(size) for size in info["image_shape"])
     state = build_state(config, image_shape, run_dir, loss_scaling=info.get("precision") == "mixed_float16")
-    state.checkpoints.restore(prefix)
+    try:
+        state.checkpoints.restore(prefix)
+    except GenlabError as error:
+        raise GenlabError(
+            f"{error} (the checkpoint does not match the model described by {run_dir / rundir.CONFIG_FILE})"
+        ) from None
     return RestoredRun(run_dir, prefix, config, info, state.model, int(state.step.numpy()))

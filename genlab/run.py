@@ -148,3 +148,14 @@ def load_run_info(run_dir: Path) -> dict:
         return json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise GenlabError(f"cannot read {path}: {error}") from None
+
+
+def latest_checkpoint_step(run_dir: Path) -> int | None:
+    """The step of the newest checkpoint named in the state file (checkpoints are numbered by step)."""
+    state = run_dir / CHECKPOINT_DIR / "checkpoint"
+    try:
+        text = state.read_text()
+    except OSError:
+        return None
+    match = re.search(r'^model_checkpoint_path:\s*"(?:.*/)?ckpt-(\d+)"', text, re.MULTILINE)
+    return int(match.group(1)) if match else None

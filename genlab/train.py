@@ -1,6 +1,8 @@
 """`genlab train`: compose the config, prepare the run directory, train."""
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 
 import hydra
@@ -14,8 +16,19 @@ from genlab.errors import GenlabError
 from genlab.native_output import import_tensorflow_quietly
 from genlab.training_config import prepare_run
 
+log = logging.getLogger("genlab.train")
+
 register_schemas()
 rundir.register_resolvers()
+
+
+def _already_finished(config, run_dir: Path) -> bool:
+    """A finished run (e.g. a sweep run again) is skipped before TensorFlow is even imported."""
+    step = rundir.latest_checkpoint_step(run_dir)
+    if config.trainer.epochs is not None or step is None or step < config.trainer.steps:
+        return False
+    log.info("%s already reached step %d of %d: nothing to do", run_dir, step, config.trainer.steps)
+    return True
 
 
 @hydra.main(version_base="1.3", config_path="pkg://genlab.conf", config_name="train")
@@ -25,14 +38,21 @@ def main(cfg: DictConfig) -> None:
         started = rundir.has_checkpoint(run_dir)
         try:
             config = prepare_run(cfg, run_dir, list(HydraConfig.get().overrides.task))
+            if _already_finished(config, run_dir):
+                print(f"run directory: {run_dir}")
+                return
             # TensorFlow is imported only once the config is known to be good.
             import_tensorflow_quietly()
-            from genlab.trainer import Trainer
+            from genlab.trainer import Trainer, TrainingInterrupted
 
             trainer = Trainer(config, run_dir)
         except GenlabError:
             if not started:
                 rundir.discard_unstarted(run_dir)
             raise
-        result = trainer.train()
+        try:
+            result = trainer.train()
+        except TrainingInterrupted as stop:
+            log.warning("%s", stop)
+            sys.exit(stop.exit_code)
         print(f"run directory: {result.run_dir}")

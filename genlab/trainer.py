@@ -111,20 +111,22 @@ class Trainer:
         self.step.assign_add(1)
         return {name: tf.cast(metrics[name], tf.float32) for name in self.model.metric_names}
 
-    def _loop(self, num_steps: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor, tf.Tensor]:
+    def _loop(self, num_steps: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor, dict[str, tf.Tensor]]:
+        """Run up to ``num_steps`` steps; return the mean metrics, the steps done, and the last step's metrics.
+
+        Stops early at the first non-finite metric, so the caller can name that step.
+        """
         totals = {name: tf.constant(0.0) for name in self.model.metric_names}
+        last = dict(totals)
         done = tf.constant(0, tf.int64)
-        bad_step = tf.constant(-1, tf.int64)
         for _ in tf.range(num_steps):
-            metrics = self._train_step()
-            finite = tf.reduce_all([tf.math.is_finite(value) for value in metrics.values()])
-            if not finite:
-                bad_step = self.step - 1
+            last = self._train_step()
+            if not tf.reduce_all([tf.math.is_finite(value) for value in last.values()]):
                 break
-            totals = {name: totals[name] + metrics[name] for name in totals}
+            totals = {name: totals[name] + last[name] for name in totals}
             done += 1
         count = tf.maximum(tf.cast(done, tf.float32), 1.0)
-        return {name: total / count for name, total in totals.items()}, done, bad_step
+        return {name: total / count for name, total in totals.items()}, done, last
 
     # ------------------------------------------------------------------ host part
 
@@ -217,9 +219,9 @@ class Trainer:
                 while int(self.step.numpy()) < self.steps:
                     step = int(self.step.numpy())
                     length = min(config.steps_per_loop, self.steps - step)
-                    loop_metrics, done, bad_step = self._train_loop(tf.constant(length, tf.int64))
-                    if int(bad_step) >= 0:
-                        self._stop_non_finite(int(bad_step), loop_metrics)
+                    loop_metrics, done, last_metrics = self._train_loop(tf.constant(length, tf.int64))
+                    if int(done) < length:
+                        self._stop_non_finite(step + int(done) + 1, last_metrics)
                     step = int(self.step.numpy())
                     metrics = {name: float(value) for name, value in loop_metrics.items()}
                     interval_images += int(done) * config.batch_size
@@ -249,12 +251,13 @@ class Trainer:
         log.info("finished at step %d: %s", int(self.step.numpy()), format_metrics(metrics))
         return TrainResult(self.run_dir, int(self.step.numpy()), metrics, traces)
 
-    def _stop_non_finite(self, bad_step: int, loop_metrics: dict[str, tf.Tensor]) -> None:
+    def _stop_non_finite(self, bad_step: int, metrics: dict[str, tf.Tensor]) -> None:
         latest = self.checkpoints.latest()
         kept = f"the last good checkpoint is {latest}" if latest else "no checkpoint was written"
+        values = format_metrics({name: float(value) for name, value in metrics.items()})
         raise GenlabError(
-            f"non-finite loss at step {bad_step + 1} ({format_metrics({k: float(v) for k, v in loop_metrics.items()})}); "
-            f"training stopped and {kept}. Try a lower optimizer.learning_rate."
+            f"non-finite loss at step {bad_step} ({values}); training stopped and {kept}. "
+            "Try a lower optimizer.learning_rate."
         )
 
 

@@ -1,0 +1,228 @@
+"""`genlab train` end to end through the real CLI, on tiny data in the official formats."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import fakedata
+from conftest import GENLAB, run_genlab, tiny_train_args
+
+pytestmark = pytest.mark.slow
+
+WATCHED_METRIC = {"ae": "loss", "vae": "loss", "gan": "d_loss"}
+
+
+def history(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+
+
+def checkpoint_values(run_dir: Path) -> dict[str, np.ndarray]:
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(run_dir / "checkpoints")))
+    names = [name for name in reader.get_variable_to_shape_map() if not name.startswith(("save_counter", "_CHECK"))]
+    return {name: reader.get_tensor(name) for name in names}
+
+
+@pytest.fixture(scope="module")
+def cifar_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    archive = fakedata.write_cifar10_binary(tmp_path_factory.mktemp("cifar"), n_train=96, n_test=16)
+    return ["dataset=cifar10", f"dataset.path={archive}", "dataset.download=false"]
+
+
+@pytest.fixture(scope="module")
+def folder_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    folder = fakedata.write_image_folder(tmp_path_factory.mktemp("folder"), n=96, size=80)
+    return ["dataset=folder", f"dataset.path={folder}", "dataset.image_size=64"]
+
+
+@pytest.mark.parametrize("model", ["ae", "vae", "gan"])
+@pytest.mark.parametrize("source", ["idx", "cifar", "folder"])
+def test_each_model_trains_on_each_source(
+    model: str, source: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    dataset_args = request.getfixturevalue({"idx": "idx_dataset_args", "cifar": "cifar_args", "folder": "folder_args"}[source])
+    expected_shape = {"idx": (28, 28, 1), "cifar": (32, 32, 3), "folder": (64, 64, 3)}[source]
+    run_dir = tmp_path / "run"
+    result = run_genlab(*tiny_train_args(model, dataset_args, steps=30), f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    assert f"run directory: {run_dir}" in result.stdout
+
+    info = json.loads((run_dir / "run_info.json").read_text())
+    assert tuple(info["image_shape"]) == expected_shape
+    values = [entry[WATCHED_METRIC[model]] for entry in history(run_dir)]
+    assert [entry["step"] for entry in history(run_dir)] == [5, 10, 15, 20, 25, 30]
+    assert all(np.isfinite(values))
+    assert values[-1] < values[0], values
+
+    frame = Image.open(run_dir / "progress" / "step_0000030.png")
+    assert frame.size[0] > expected_shape[1] and frame.mode == ("L" if expected_shape[2] == 1 else "RGB")
+
+
+def test_run_directory_and_tensorboard_contents(trained_runs: dict[str, Path]) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = trained_runs["vae"]
+    for entry in (".hydra/config.yaml", ".hydra/overrides.yaml", "checkpoints/checkpoint", "train.log", "samples.png"):
+        assert (run_dir / entry).exists(), entry
+    frames = sorted(path.name for path in (run_dir / "progress").glob("step_*.png"))
+    assert frames == ["step_0000000.png", "step_0000010.png", "step_0000020.png"]
+    assert "step 20/20" in (run_dir / "train.log").read_text()
+
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"tensors": 0}).Reload()
+    tags = set(events.Tags()["tensors"])
+    assert {"train/loss", "train/reconstruction", "train/kl", "train/elbo", "samples", "reconstructions"} <= tags
+    loss_steps = [event.step for event in events.Tensors("train/loss")]
+    assert loss_steps == [5, 10, 15, 20]
+    sample_image = events.Tensors("samples")[-1].tensor_proto.string_val[2]
+    assert Image.open(__import__("io").BytesIO(sample_image)).size[0] > 28
+
+
+def test_gan_logs_both_losses_and_accuracies(trained_runs: dict[str, Path]) -> None:
+    entry = history(trained_runs["gan"])[-1]
+    assert {"d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake"} <= set(entry)
+    assert 0.0 <= entry["d_accuracy_real"] <= 1.0
+
+
+def test_resume_reproduces_an_uninterrupted_run_bit_for_bit(idx_dataset_args: list[str], tmp_path: Path) -> None:
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert run_genlab(*tiny_train_args("vae", idx_dataset_args, steps=30), f"hydra.run.dir={whole}", cwd=tmp_path).returncode == 0
+    first = run_genlab(*tiny_train_args("vae", idx_dataset_args, steps=10), f"hydra.run.dir={split}", cwd=tmp_path)
+    assert first.returncode == 0, first.output
+    second = run_genlab("train", f"resume={split}", "trainer.steps=30", cwd=tmp_path)
+    assert second.returncode == 0, second.output
+    assert "resuming from" in second.output
+
+    expected, actual = checkpoint_values(whole), checkpoint_values(split)
+    assert expected.keys() == actual.keys() and len(expected) > 10
+    for name in expected:
+        assert np.array_equal(expected[name], actual[name]), name
+
+
+def test_kill_during_training_then_resume_ends_at_the_configured_step(idx_dataset_args: list[str], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    args = tiny_train_args("vae", idx_dataset_args, steps=400) + ["trainer.checkpoint_every=20", f"hydra.run.dir={run_dir}"]
+    process = subprocess.Popen([GENLAB, *args], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not (run_dir / "checkpoints" / "ckpt-40.index").exists():
+            assert time.time() < deadline and process.poll() is None, "no checkpoint appeared"
+            time.sleep(0.05)
+        process.kill()
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+
+    result = run_genlab("train", f"resume={run_dir}", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    assert "resuming from" in result.output
+    steps = [entry["step"] for entry in history(run_dir)]
+    assert steps[-1] == 400 and steps == sorted(set(steps))
+    assert (run_dir / "checkpoints" / "ckpt-400.index").exists()
+
+    again = run_genlab("train", f"resume={run_dir}", cwd=tmp_path)
+    assert again.returncode == 0 and "nothing to do" in again.output
+
+
+def test_sigterm_saves_and_says_how_to_resume(idx_dataset_args: list[str], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    args = tiny_train_args("vae", idx_dataset_args, steps=100000) + [f"hydra.run.dir={run_dir}"]
+    process = subprocess.Popen([GENLAB, *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (run_dir / "checkpoints" / "checkpoint").exists():
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert f"genlab train resume={run_dir}" in stderr
+    assert "Traceback" not in stderr
+    saved_step = int((run_dir / "checkpoints" / "checkpoint").read_text().split("ckpt-")[1].split('"')[0])
+    assert saved_step == history(run_dir)[-1]["step"] or saved_step % 5 == 0
+
+
+def test_resume_refuses_a_changed_network(trained_runs: dict[str, Path], tmp_path: Path) -> None:
+    result = run_genlab("train", f"resume={trained_runs['vae']}", "latent_dim=8", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "latent_dim" in result.output and "Traceback" not in result.output
+    other_model = run_genlab("train", f"resume={trained_runs['vae']}", "model=gan", cwd=tmp_path)
+    assert other_model.returncode != 0 and "model" in other_model.output
+
+
+def test_non_finite_loss_stops_naming_the_step(idx_dataset_args: list[str], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    args = tiny_train_args("vae", idx_dataset_args, steps=50) + [
+        "optimizer=sgd",
+        "optimizer.learning_rate=1e12",
+        f"hydra.run.dir={run_dir}",
+    ]
+    result = run_genlab(*args, cwd=tmp_path)
+    assert result.returncode != 0
+    assert "non-finite loss at step" in result.output and "Traceback" not in result.output
+    assert not (run_dir / "checkpoints" / "checkpoint").exists()
+
+
+def test_epochs_are_converted_to_steps(idx_dataset_args: list[str], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    # 96 images in batches of 16: 6 steps an epoch.
+    args = tiny_train_args("ae", idx_dataset_args) + ["trainer.epochs=2", f"hydra.run.dir={run_dir}"]
+    result = run_genlab(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    assert (run_dir / "checkpoints" / "ckpt-12.index").exists()
+
+
+def test_sweep_makes_one_directory_per_job_and_skips_finished_jobs(idx_dataset_args: list[str], tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    args = ["train", "-m", *tiny_train_args("vae", idx_dataset_args, steps=10)[1:], "beta=1,4", f"hydra.sweep.dir={sweep}"]
+    first = run_genlab(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.output
+    runs = sorted(path.parent.parent for path in sweep.glob("*/checkpoints/checkpoint"))
+    assert len(runs) == 2
+    betas = sorted(float(__import__("yaml").safe_load((run / ".hydra/config.yaml").read_text())["beta"]) for run in runs)
+    assert betas == [1.0, 4.0]
+    stamps = {run: (run / "checkpoints" / "checkpoint").stat().st_mtime_ns for run in runs}
+
+    again = run_genlab(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.output
+    assert again.output.count("nothing to do") == 2
+    assert {run: (run / "checkpoints" / "checkpoint").stat().st_mtime_ns for run in runs} == stamps
+
+
+def test_two_runs_started_together_get_their_own_directories(idx_dataset_args: list[str], tmp_path: Path) -> None:
+    args = tiny_train_args("ae", idx_dataset_args, steps=5)
+    processes = [
+        subprocess.Popen([GENLAB, *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert all(process.returncode == 0 for process in processes), outputs
+    run_dirs = {line.split(": ", 1)[1] for out, _ in outputs for line in out.splitlines() if line.startswith("run directory")}
+    assert len(run_dirs) == 2
+    assert all(Path(run_dir).parent.name == "ae-mnist" for run_dir in run_dirs)
+
+
+def test_loop_is_traced_once(idx_dir: Path, tmp_path: Path) -> None:
+    from test_config import compose_train
+
+    from genlab.config import validate
+    from genlab.trainer import Trainer
+
+    tiny = [arg for arg in tiny_train_args("ae", []) if arg.startswith(("trainer.", "model.", "latent_dim"))]
+    overrides = [
+        "model=ae",
+        "dataset=mnist",
+        f"dataset.path={idx_dir}",
+        *tiny,
+        "trainer.steps=23",  # the last call runs 3 steps: a different length must not retrace
+    ]
+    config = validate(compose_train(overrides))
+    result = Trainer(config, tmp_path).train()
+    assert result.step == 23
+    assert result.trace_count == 1
