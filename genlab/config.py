@@ -299,3 +299,16 @@ def validate(cfg: DictConfig) -> Any:
         key = getattr(error, "full_key", None)
         reason = str(error).splitlines()[0]
         raise ConfigError(f"{key}: {reason}" if key else reason) from None
+
+
+def config_groups_text() -> str:
+    """The user-facing config groups and their options, for `--help` (schema groups left out)."""
+    from importlib.resources import files
+
+    root = files("genlab.conf")
+    lines = []
+    for group in sorted(entry.name for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith("_")):
+        options = sorted(entry.name[: -len(".yaml")] for entry in root.joinpath(group).iterdir() if entry.name.endswith(".yaml"))
+        if options:
+            lines.append(f"{group}: {', '.join(options)}")
+    return "\n".join(lines)

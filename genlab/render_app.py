@@ -21,8 +21,8 @@ register_render_schemas()
 def run_render(command: str, renderer: Renderer, cfg: DictConfig) -> RenderJob:
     for key in cfg:
         if OmegaConf.is_missing(cfg, key):
-            hint = " (a run directory or <run>/checkpoints/ckpt-N)" if key == "checkpoint" else ""
-            raise ConfigError(f"{key}= is required{hint}: genlab {command} {key}=...")
+            hint = ": a run directory or <run>/checkpoints/ckpt-N" if key == "checkpoint" else ""
+            raise ConfigError(f"{key}= is required{hint} (genlab {command} {key}=...)")
     job = RenderJob(command, validate(cfg))
     renderer(job)
     return job

@@ -1,4 +1,4 @@
-"""Still pictures of a restored run: samples, reconstructions, the 2-D manifold, code plots."""
+"""Still pictures of a restored run: samples, reconstructions, the 2-D manifold."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +7,6 @@ import numpy as np
 
 from genlab.render.grid import tile
 from genlab.render.latent import GaussianFit, manifold
-from genlab.render.plots import code_histograms, scatter_codes
 from genlab.render_job import RenderJob
 
 log = logging.getLogger("genlab.render")
@@ -67,20 +66,3 @@ def render_manifold(job: RenderJob) -> None:
     images = job.decode(codes)
     first, second = config.dims
     job.write_png(tile(images, config.n, config.padding), f"{job.name(f'dims{first}-{second}')}.png")
-
-
-def render_latents(job: RenderJob) -> None:
-    """A scatter of test codes on two dimensions, coloured by class, and per-dimension histograms."""
-    config = job.config
-    job.check_dims("dims", config.dims)
-    job.require_encoder()
-    count = min(config.n, job.num_test)
-    indices = np.sort(job.rng.choice(job.num_test, count, replace=False))
-    codes = job.encode(job.test_images(indices))
-    labels = job.data.test_labels[indices] if job.data.test_labels is not None else None
-    kind = "posterior means" if job.model.name == "vae" else "codes"
-    title = f"{job.model.name} step {job.step}: {kind} of {count} test images"
-    dims = (config.dims[0], config.dims[1])
-    scatter = scatter_codes(codes, dims, labels, job.data.class_names, title)
-    job.write_figure(scatter, f"{job.name('scatter', f'seed{config.seed}')}.png")
-    job.write_figure(code_histograms(codes, title), f"{job.name('histograms', f'seed{config.seed}')}.png")

@@ -83,10 +83,7 @@ class RenderJob:
 
     def require_encoder(self) -> None:
         if not self.model.has_encoder:
-            raise GenlabError(
-                f"genlab {self.command} needs an encoder and a {self.model.name} model has none "
-                f"(it can sample, traverse, interpolate and draw a manifold)"
-            )
+            raise GenlabError(f"genlab {self.command} needs an encoder, and a {self.model.name} model has none")
 
     # ------------------------------------------------------------------ model and data, on first use
 

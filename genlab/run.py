@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from omegaconf import DictConfig, OmegaConf
 
 from genlab.commands import fail
+from genlab.config import config_groups_text
 from genlab.errors import GenlabError
 
 if TYPE_CHECKING:
@@ -71,6 +72,8 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("genlab_run_dir", new_run_dir)
     if not OmegaConf.has_resolver("genlab_job_dir"):
         OmegaConf.register_new_resolver("genlab_job_dir", job_dir_name)
+    if not OmegaConf.has_resolver("genlab_config_groups"):
+        OmegaConf.register_new_resolver("genlab_config_groups", config_groups_text)
 
 
 def save_config(run_dir: Path, cfg: DictConfig, overrides: list[str]) -> None:

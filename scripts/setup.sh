@@ -17,7 +17,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 echo "setup: installing genlab$extras and its dependencies"
-.venv/bin/python -m pip install --quiet -e ".$extras"
+# setuptools warns about the editable layout on every install; the warning is not actionable.
+PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -e ".$extras"
 
 fashion=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 if [ ! -f "$fashion" ] && command -v apt-get >/dev/null 2>&1; then
