@@ -25,6 +25,7 @@ PROGRESS_DIR = "progress"
 RENDERS_DIR = "renders"
 RUN_INFO_FILE = "run_info.json"
 HISTORY_FILE = "history.jsonl"
+LOCK_FILE = ".lock"
 
 
 def new_run_dir(resume: str | None, model: str, dataset: str, stamp: str) -> str:
@@ -111,7 +112,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 # What genlab itself writes into a run directory before the first checkpoint.
-_UNSTARTED_ENTRIES = {".hydra", "train.log", TENSORBOARD_DIR, PROGRESS_DIR, CHECKPOINT_DIR, HISTORY_FILE, RUN_INFO_FILE}
+_UNSTARTED_ENTRIES = {".hydra", "train.log", TENSORBOARD_DIR, PROGRESS_DIR, CHECKPOINT_DIR, HISTORY_FILE, RUN_INFO_FILE, LOCK_FILE}
 
 
 def has_checkpoint(run_dir: Path) -> bool:
@@ -162,3 +163,54 @@ def latest_checkpoint_step(run_dir: Path) -> int | None:
         return None
     match = re.search(r'^model_checkpoint_path:\s*"(?:.*/)?ckpt-(\d+)"', text, re.MULTILINE)
     return int(match.group(1)) if match else None
+
+
+class RunLock:
+    """Only one process trains into a run directory: a lock file holding its process id.
+
+    A lock left by a process that no longer exists is taken over.
+    """
+
+    def __init__(self, run_dir: Path):
+        self.path = run_dir / LOCK_FILE
+        self.held = False
+
+    def __enter__(self) -> "RunLock":
+        for _ in range(3):
+            try:
+                descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                owner = self._owner()
+                if owner is not None and owner != os.getpid() and _process_exists(owner):
+                    raise GenlabError(
+                        f"{self.path.parent} is being trained by process {owner} (lock file {self.path}); "
+                        "wait for it to finish or stop it first"
+                    ) from None
+                self.path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            with os.fdopen(descriptor, "w") as lock:
+                lock.write(f"{os.getpid()}\n")
+            self.held = True
+            return self
+        raise GenlabError(f"could not take the lock file {self.path}")
+
+    def _owner(self) -> int | None:
+        try:
+            return int(self.path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def __exit__(self, *exc: object) -> None:
+        if self.held and self._owner() == os.getpid():
+            self.path.unlink(missing_ok=True)
+        self.held = False
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

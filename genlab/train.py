@@ -36,23 +36,24 @@ def main(cfg: DictConfig) -> None:
     with exit_on_user_error():
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         started = rundir.has_checkpoint(run_dir)
-        try:
-            config = prepare_run(cfg, run_dir, list(HydraConfig.get().overrides.task))
-            if _already_finished(config, run_dir):
-                print(f"run directory: {run_dir}")
-                return
-            # TensorFlow is imported only once the config is known to be good.
-            import_tensorflow_quietly()
-            from genlab.trainer import Trainer, TrainingInterrupted
+        with rundir.RunLock(run_dir):
+            try:
+                config = prepare_run(cfg, run_dir, list(HydraConfig.get().overrides.task))
+                if _already_finished(config, run_dir):
+                    print(f"run directory: {run_dir}")
+                    return
+                # TensorFlow is imported only once the config is known to be good.
+                import_tensorflow_quietly()
+                from genlab.trainer import Trainer, TrainingInterrupted
 
-            trainer = Trainer(config, run_dir)
-        except GenlabError:
-            if not started:
-                rundir.discard_unstarted(run_dir)
-            raise
-        try:
-            result = trainer.train()
-        except TrainingInterrupted as stop:
-            log.warning("%s", stop)
-            sys.exit(stop.exit_code)
+                trainer = Trainer(config, run_dir)
+            except GenlabError:
+                if not started:
+                    rundir.discard_unstarted(run_dir)
+                raise
+            try:
+                result = trainer.train()
+            except TrainingInterrupted as stop:
+                log.warning("%s", stop)
+                sys.exit(stop.exit_code)
         print(f"run directory: {result.run_dir}")

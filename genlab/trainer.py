@@ -23,7 +23,7 @@ from genlab import run as rundir
 from genlab import runtime
 from genlab.data import load_dataset
 from genlab.errors import GenlabError
-from genlab.input import InMemoryBatches, scale
+from genlab.input import make_batches, scale
 from genlab.progress import ProgressReporter, format_metrics
 from genlab.render.grid import save_png, tile
 from genlab.state import build_state
@@ -90,7 +90,7 @@ class Trainer:
         )
         self.model, self.step, self.rng, self.checkpoints = state.model, state.step, state.rng, state.checkpoints
         self.steps = total_steps(config, self.data.num_train)
-        self.batches = InMemoryBatches(
+        self.batches = make_batches(
             self.data.train_images,
             config.trainer.batch_size,
             config.seed,
@@ -210,6 +210,7 @@ class Trainer:
             return TrainResult(self.run_dir, start, {}, 0)
         if start == 0:
             self._write_images(0)
+        self.batches.start(start)
 
         metrics: dict[str, float] = {}
         reporter = ProgressReporter(self.steps, start)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -226,3 +227,21 @@ def test_loop_is_traced_once(idx_dir: Path, tmp_path: Path) -> None:
     result = Trainer(config, tmp_path).train()
     assert result.step == 23
     assert result.trace_count == 1
+
+
+def test_a_second_process_is_refused_and_a_stale_lock_is_taken_over(
+    idx_dataset_args: list[str], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    assert run_genlab(*tiny_train_args("ae", idx_dataset_args, steps=5), f"hydra.run.dir={run_dir}", cwd=tmp_path).returncode == 0
+    lock = run_dir / ".lock"
+    lock.write_text(f"{os.getpid()}\n")  # a live process holds the run
+    refused = run_genlab("train", f"resume={run_dir}", "trainer.steps=10", cwd=tmp_path)
+    assert refused.returncode != 0
+    assert f"being trained by process {os.getpid()}" in refused.output and "Traceback" not in refused.output
+
+    lock.write_text("999999999\n")  # a process that no longer exists
+    taken_over = run_genlab("train", f"resume={run_dir}", "trainer.steps=10", cwd=tmp_path)
+    assert taken_over.returncode == 0, taken_over.output
+    assert not lock.exists()
+    assert (run_dir / "checkpoints" / "ckpt-10.index").exists()
