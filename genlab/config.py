@@ -18,6 +18,7 @@ from genlab.errors import ConfigError
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "swish", "tanh")
 RECONSTRUCTION_LOSSES = ("bce", "mse")
+RECONSTRUCTION_REDUCTIONS = ("sum", "mean")
 SWITCHES = ("auto", "true", "false")
 
 
@@ -93,11 +94,15 @@ class AEConfig:
     decoder: DeconvNetConfig = field(default_factory=DeconvNetConfig)
     reconstruction_loss: str = "bce"
     reconstruction_weight: float = 1.0
+    # what the weight multiplies in the loss: the error summed over an image's values, or
+    # their mean (Keras' losses reduce by the mean; the "weight 500" recipes rely on it)
+    reconstruction_reduction: str = "sum"
 
     def __post_init__(self) -> None:
         _require(self.latent_dim >= 1, "model.latent_dim", "must be >= 1", self.latent_dim)
         _choice("model.reconstruction_loss", self.reconstruction_loss, RECONSTRUCTION_LOSSES)
         _positive("model.reconstruction_weight", self.reconstruction_weight)
+        _choice("model.reconstruction_reduction", self.reconstruction_reduction, RECONSTRUCTION_REDUCTIONS)
         self.encoder.check("model.encoder")
         self.decoder.check("model.decoder")
 
@@ -141,10 +146,16 @@ class DatasetConfig:
     download: bool = True  # fetch from the official source when no local copy exists
     test_fraction: float = 0.1  # sources without an official test split hold out this share
     max_examples: Optional[int] = None  # use only the first N training images
+    crop: Optional[int] = None  # decoded pictures: centre crop side before resizing; None = largest square
+    cache_dir: Optional[str] = None  # decoded-picture cache; None = .genlab-cache beside the data
+    on_bad_image: str = "skip"  # an undecodable picture is skipped and counted, or stops the run (fail)
 
     def __post_init__(self) -> None:
         if self.image_size is not None:
             _require(self.image_size >= 4, "dataset.image_size", "must be >= 4", self.image_size)
+        if self.crop is not None:
+            _require(self.crop >= 1, "dataset.crop", "must be >= 1", self.crop)
+        _choice("dataset.on_bad_image", self.on_bad_image, ("skip", "fail"))
         _choice("dataset.resize", self.resize, ("pad", "resize"))
         if self.channels is not None:
             _require(self.channels in (1, 3), "dataset.channels", "must be 1 or 3", self.channels)

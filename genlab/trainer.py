@@ -101,15 +101,19 @@ class Trainer:
         self.writer = tf.summary.create_file_writer(str(run_dir / rundir.TENSORBOARD_DIR))
         self.fixed_codes, self.fixed_images = self._fixed_inputs()
         self._train_loop = tf.function(self._loop, jit_compile=False)
-        self._train_step = tf.function(self._one_step, jit_compile=self.runtime.jit_compile)
+        self._compiled_model_step = tf.function(self._model_step, jit_compile=self.runtime.jit_compile)
 
     # ------------------------------------------------------------------ compiled part
 
-    def _one_step(self) -> dict[str, tf.Tensor]:
-        images = self.batches.batch(self.step)
+    def _model_step(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The model's update alone: the part XLA compiles when jit_compile is on."""
         metrics = self.model.train_step(images, self.rng)
-        self.step.assign_add(1)
         return {name: tf.cast(metrics[name], tf.float32) for name in self.model.metric_names}
+
+    def _one_step(self) -> dict[str, tf.Tensor]:
+        metrics = self._compiled_model_step(self.batches.batch(self.step))
+        self.step.assign_add(1)
+        return metrics
 
     def _loop(self, num_steps: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor, dict[str, tf.Tensor]]:
         """Run up to ``num_steps`` steps; return the mean metrics, the steps done, and the last step's metrics.
@@ -120,7 +124,7 @@ class Trainer:
         last = dict(totals)
         done = tf.constant(0, tf.int64)
         for _ in tf.range(num_steps):
-            last = self._train_step()
+            last = self._one_step()
             if not tf.reduce_all([tf.math.is_finite(value) for value in last.values()]):
                 break
             totals = {name: totals[name] + last[name] for name in totals}

@@ -247,3 +247,16 @@ def test_a_second_process_is_refused_and_a_stale_lock_is_taken_over(
     assert taken_over.returncode == 0, taken_over.output
     assert not lock.exists()
     assert (run_dir / "checkpoints" / "ckpt-10.index").exists()
+
+
+@pytest.mark.parametrize(
+    "switch", ["trainer.precision=mixed_bfloat16", "trainer.precision=mixed_float16", "trainer.jit_compile=true"]
+)
+def test_precision_and_xla_switches_train_on_the_cpu(switch: str, idx_dataset_args: list[str], tmp_path: Path) -> None:
+    """The GAN has two optimizers: mixed_float16 must scale both losses."""
+    run_dir = tmp_path / "run"
+    result = run_genlab(*tiny_train_args("gan", idx_dataset_args, steps=10), switch, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    assert all(np.isfinite(entry["d_loss"]) and np.isfinite(entry["g_loss"]) for entry in history(run_dir))
+    expected = switch.split("=")[1] if "precision" in switch else "XLA"
+    assert expected in result.output

@@ -1,6 +1,8 @@
 """Deterministic autoencoder: image -> code -> image."""
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
 
 from genlab.config import AEConfig
@@ -47,12 +49,22 @@ class AutoEncoder(GenerativeModel):
         codes = self.encoder(images, training=training)
         logits = self.decoder(codes, training=training)
         reconstruction = tf.reduce_mean(reconstruction_error(self.config.reconstruction_loss, images, logits))
-        return {"loss": self.config.reconstruction_weight * reconstruction, "reconstruction": reconstruction}
+        return {"loss": self.weighted_reconstruction(reconstruction), "reconstruction": reconstruction}
+
+    def weighted_reconstruction(self, reconstruction: tf.Tensor) -> tf.Tensor:
+        """The loss term of a per-image summed error: weight x sum, or weight x mean over the image's values.
+
+        The ``reconstruction`` metric stays the summed error either way, so the ELBO stays an ELBO.
+        """
+        if self.config.reconstruction_reduction == "mean":
+            reconstruction = reconstruction / float(math.prod(self.image_shape))
+        return self.config.reconstruction_weight * reconstruction
 
     def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
             metrics = self.losses(images, rng, training=True)
-        apply_gradients(self.optimizer, tape, metrics["loss"], self.variables)
+            scaled_loss = self.optimizer.scale_loss(metrics["loss"])
+        apply_gradients(self.optimizer, tape, scaled_loss, self.variables)
         return metrics
 
     def encode(self, images: tf.Tensor) -> tf.Tensor:

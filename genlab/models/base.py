@@ -48,8 +48,12 @@ class GenerativeModel:
 
 
 def apply_gradients(
-    optimizer: keras.optimizers.Optimizer, tape: tf.GradientTape, loss: tf.Tensor, variables: list
+    optimizer: keras.optimizers.Optimizer, tape: tf.GradientTape, scaled_loss: tf.Tensor, variables: list
 ) -> None:
-    """One optimizer update; ``scale_loss`` is the identity unless loss scaling is on."""
-    gradients = tape.gradient(optimizer.scale_loss(loss), variables)
+    """One optimizer update from a loss already passed through ``optimizer.scale_loss`` inside ``tape``.
+
+    ``scale_loss`` is the identity unless mixed_float16 loss scaling is on; the optimizer
+    unscales the gradients and skips steps whose gradients overflowed.
+    """
+    gradients = tape.gradient(scaled_loss, variables)
     optimizer.apply_gradients(zip(gradients, variables))

@@ -50,8 +50,12 @@ class GAN(GenerativeModel):
             fake_logits = self.discriminator(fakes, training=True)
             d_loss = _bce(1.0 - self.config.label_smoothing, real_logits) + _bce(0.0, fake_logits)
             g_loss = _bce(1.0, fake_logits)  # non-saturating: maximise log D(G(z))
-        apply_gradients(self.discriminator_optimizer, discriminator_tape, d_loss, self.discriminator.trainable_variables)
-        apply_gradients(self.generator_optimizer, generator_tape, g_loss, self.generator.trainable_variables)
+            scaled_d_loss = self.discriminator_optimizer.scale_loss(d_loss)
+            scaled_g_loss = self.generator_optimizer.scale_loss(g_loss)
+        apply_gradients(
+            self.discriminator_optimizer, discriminator_tape, scaled_d_loss, self.discriminator.trainable_variables
+        )
+        apply_gradients(self.generator_optimizer, generator_tape, scaled_g_loss, self.generator.trainable_variables)
         return {
             "d_loss": d_loss,
             "g_loss": g_loss,

@@ -31,7 +31,7 @@ class VariationalAutoEncoder(AutoEncoder):
         logits = self.decoder(codes, training=training)
         reconstruction = tf.reduce_mean(reconstruction_error(self.config.reconstruction_loss, images, logits))
         kl = tf.reduce_mean(tf.reduce_sum(kl_to_standard_normal(mean, log_variance), axis=-1))
-        loss = self.config.reconstruction_weight * reconstruction + self.config.beta * kl
+        loss = self.weighted_reconstruction(reconstruction) + self.config.beta * kl
         return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": -(reconstruction + kl)}
 
     def encode(self, images: tf.Tensor) -> tf.Tensor:
