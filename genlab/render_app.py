@@ -7,14 +7,13 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from genlab.commands import exit_on_user_error
-from genlab.config import register_schemas, validate
+from genlab.config import validate
 from genlab.errors import ConfigError
 from genlab.render_config import register_render_schemas
 from genlab.render_job import RenderJob
 
 Renderer = Callable[[RenderJob], None]
 
-register_schemas()
 register_render_schemas()
 
 

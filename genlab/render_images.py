@@ -34,11 +34,11 @@ def render_reconstruct(job: RenderJob) -> None:
     """Random test images (by seed) and their reconstructions, in alternating rows."""
     config = job.config
     job.require_encoder()
-    count = min(config.n, job.num_test)
+    test_images = job.test_images()
+    count = min(config.n, len(test_images))
     if count < config.n:
         log.info("the test set has %d images: showing all of them", count)
-    indices = np.sort(job.rng.choice(job.num_test, count, replace=False))
-    images = job.test_images(indices)
+    images = test_images[np.sort(job.rng.choice(len(test_images), count, replace=False))]
     originals = job.display(images)
     rebuilt = job.decode(job.encode(images))
     job.write_png(

@@ -20,7 +20,7 @@ from genlab.render.grid import save_png
 from genlab.restore import CHECKPOINT_STATE_FILE, checkpoint_number, find_checkpoint, load_run_config
 
 if TYPE_CHECKING:
-    from genlab.data.base import ImageSet
+    from genlab.data.base import Images, ImageSet
     from genlab.models import GenerativeModel
 
 log = logging.getLogger("genlab.render")
@@ -109,7 +109,8 @@ class RenderJob:
             self._data = load_dataset(self.run_config.dataset)
         return self._data
 
-    def test_images(self, indices: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
+    def test_images(self, indices: np.ndarray | Sequence[int] | None = None) -> "Images":
+        """The test split (a numpy array or on-disk records), or the images at ``indices`` as an array."""
         images = self.data.test_images
         return images if indices is None else images[np.asarray(indices, dtype=np.int64)]
 
@@ -121,8 +122,8 @@ class RenderJob:
         return scale(images, self.model.pixel_range, self.run_config.dataset.binarize)
 
     def _batched(self, function: Any, inputs: np.ndarray) -> np.ndarray:
-        outputs = [np.asarray(function(inputs[start : start + BATCH_SIZE])) for start in range(0, len(inputs), BATCH_SIZE)]
-        return np.concatenate(outputs)
+        starts = range(0, len(inputs), BATCH_SIZE)
+        return np.concatenate([np.asarray(function(inputs[start : start + BATCH_SIZE])) for start in starts])
 
     def encode(self, images: np.ndarray) -> np.ndarray:
         """Codes of uint8 images (a VAE's posterior means)."""

@@ -12,9 +12,10 @@ def render_latents(job: RenderJob) -> None:
     config = job.config
     job.check_dims("dims", config.dims)
     job.require_encoder()
-    count = min(config.n, job.num_test)
-    indices = np.sort(job.rng.choice(job.num_test, count, replace=False))
-    codes = job.encode(job.test_images(indices))
+    test_images = job.test_images()
+    count = min(config.n, len(test_images))
+    indices = np.sort(job.rng.choice(len(test_images), count, replace=False))
+    codes = job.encode(test_images[indices])
     labels = job.data.test_labels[indices] if job.data.test_labels is not None else None
     kind = "posterior means" if job.model.name == "vae" else "codes"
     title = f"{job.model.name} step {job.step}: {kind} of {count} test images"

@@ -14,6 +14,7 @@ from genlab.render_job import RenderJob
 log = logging.getLogger("genlab.render")
 
 KL_EXAMPLES = 2000  # test images whose posteriors rank a VAE's dimensions by mean KL
+ATTRIBUTE_EXAMPLES = 10000  # test images whose codes give the attribute vector
 
 
 def number(value: float) -> str:
@@ -109,30 +110,40 @@ def render_interpolate(job: RenderJob) -> None:
 # ----------------------------------------------------------------------------- arithmetic
 
 
-def attribute_class(job: RenderJob, attribute: str) -> int:
-    """The class index of ``attribute``, a class name of a labelled set; read from the run, no data loaded."""
-    class_names = [str(name) for name in job.info.get("class_names") or []]
-    if not class_names:
-        raise GenlabError(f"attribute={attribute}: the data set {job.info.get('name')} has no classes or attributes")
-    if attribute not in class_names:
-        raise GenlabError(
-            f"attribute={attribute} is not a class of {job.info.get('name')}; valid: {', '.join(class_names)}"
-        )
-    return class_names.index(attribute)
+def _unknown(attribute: str, dataset: object, valid: list[str]) -> str:
+    choices = ", ".join(valid) if valid else "none (the data set has no classes or attributes)"
+    return f"attribute={attribute} is not a class or attribute of {dataset}; valid: {choices}"
+
+
+def check_attribute_name(job: RenderJob, attribute: str) -> None:
+    """Refuse an unknown attribute from what the run recorded, before any model or data is loaded."""
+    known = [str(name) for name in (job.info.get("class_names") or []) + (job.info.get("attribute_names") or [])]
+    if known and attribute not in known:
+        raise GenlabError(_unknown(attribute, job.info.get("name"), known))
+
+
+def attribute_flags(job: RenderJob, attribute: str) -> np.ndarray:
+    """Which test images have ``attribute``: a 0/1 attribute (CelebA) or a class name (labelled sets)."""
+    data = job.data
+    attribute_names = [str(name) for name in data.attribute_names or []]
+    class_names = [str(name) for name in data.class_names or []]
+    if attribute in attribute_names and data.test_attributes is not None:
+        return np.asarray(data.test_attributes)[:, attribute_names.index(attribute)] == 1
+    if attribute in class_names and data.test_labels is not None:
+        return np.asarray(data.test_labels) == class_names.index(attribute)
+    raise GenlabError(_unknown(attribute, data.name, class_names + attribute_names))
 
 
 def render_arithmetic(job: RenderJob) -> None:
     """code + alpha * (mean code with the attribute - mean code without) for images without it."""
     config = job.config
     attribute = str(config.attribute)
-    label = attribute_class(job, attribute)
+    check_attribute_name(job, attribute)
     job.require_encoder()
-    if job.data.test_labels is None:
-        raise GenlabError(f"attribute={attribute}: the test images of {job.info.get('name')} have no labels")
-    has_attribute = np.asarray(job.data.test_labels) == label
+    has_attribute = attribute_flags(job, attribute)[:ATTRIBUTE_EXAMPLES]
     if has_attribute.all() or not has_attribute.any():
         raise GenlabError(f"attribute={attribute}: the test set needs images with and without it")
-    codes = job.encode(job.test_images())
+    codes = job.encode(job.test_images()[:ATTRIBUTE_EXAMPLES])
     vector = attribute_vector(codes, has_attribute)
     candidates = np.flatnonzero(~has_attribute)
     chosen = np.sort(job.rng.choice(candidates, min(config.n, len(candidates)), replace=False))
@@ -148,9 +159,9 @@ def render_arithmetic(job: RenderJob) -> None:
     )
     stem = job.name(_safe(attribute), f"seed{config.seed}")
     job.write_png(grid, f"{stem}.png")
+    captions = [f"alpha {label}" if config.labels else None for label in alpha_labels]
     frames = [
-        tile(images[:, column], len(chosen), config.padding, caption=f"alpha {alpha_labels[column]}" if config.labels else None)
-        for column in range(len(alphas))
+        tile(images[:, column], len(chosen), config.padding, caption=caption) for column, caption in enumerate(captions)
     ]
     job.write_gif(frames, f"{stem}.gif", config.fps)
 

@@ -57,5 +57,8 @@ def render_progress(job: RenderJob) -> None:
         raise GenlabError(f"no progress frames (step_*.png) up to step {job.step} in {directory}")
     pictures = same_size([read_frame(path) for _, path in frames])
     if config.labels:
-        pictures = [tile(picture[np.newaxis], padding=0, caption=f"step {step:,}") for (step, _), picture in zip(frames, pictures)]
+        steps = [step for step, _ in frames]
+        pictures = [
+            tile(picture[np.newaxis], padding=0, caption=f"step {step:,}") for step, picture in zip(steps, pictures)
+        ]
     job.write_gif(pictures, f"{job.name()}.gif", config.fps)

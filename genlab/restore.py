@@ -72,7 +72,9 @@ def find_checkpoint(checkpoint: str) -> tuple[Path, str]:
         if path.name == rundir.CHECKPOINT_DIR and (path.parent / rundir.CONFIG_FILE).is_file():
             path = path.parent  # <run>/checkpoints means the run's latest checkpoint
         if not (path / rundir.CONFIG_FILE).is_file():
-            raise GenlabError(f"checkpoint={checkpoint}: {path} is not a genlab run directory (no {rundir.CONFIG_FILE})")
+            raise GenlabError(
+                f"checkpoint={checkpoint}: {path} is not a genlab run directory (no {rundir.CONFIG_FILE})"
+            )
         prefix = latest_checkpoint(path / rundir.CHECKPOINT_DIR)
         if prefix is None:
             raise GenlabError(

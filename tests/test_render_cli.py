@@ -82,14 +82,13 @@ def test_sample_every_model_into_the_run_and_seeds(runs: dict[str, Path], tmp_pa
 def test_sample_same_seed_same_bytes_and_older_checkpoint(runs: dict[str, Path], tmp_path: Path) -> None:
     vae = runs["vae"]
     checkpoints = f"{vae},{vae / 'checkpoints' / 'ckpt-10'}"
-    paths = render("sample", "-m", f"checkpoint={checkpoints}", "n=10", "out=pictures", "columns=5", cwd=tmp_path)
-    latest, older = paths
-    assert latest == tmp_path / "pictures" / "sample_step20_seed0.png"  # out= resolved from the working directory
-    assert older == tmp_path / "pictures" / "sample_step10_seed0.png"
+    render("sample", "-m", f"checkpoint={checkpoints}", "out=pictures,again", "n=10", "columns=5", cwd=tmp_path)
+    latest = tmp_path / "pictures" / "sample_step20_seed0.png"  # out= resolved from the working directory
+    older = tmp_path / "pictures" / "sample_step10_seed0.png"
     assert size(latest) == grid_size(10, columns=5)
     assert not np.array_equal(pixels(latest), pixels(older))  # ckpt-10 has its own weights
-    again = render("sample", f"checkpoint={vae}", "n=10", "out=again", "columns=5", cwd=tmp_path)[0]
-    assert again.read_bytes() == latest.read_bytes()
+    assert (tmp_path / "again" / latest.name).read_bytes() == latest.read_bytes()
+    assert (tmp_path / "again" / older.name).read_bytes() == older.read_bytes()
 
 
 # ----------------------------------------------------------------------------- reconstruct, manifold, latents
@@ -97,7 +96,7 @@ def test_sample_same_seed_same_bytes_and_older_checkpoint(runs: dict[str, Path],
 
 def test_reconstruct_paired_rows(runs: dict[str, Path], tmp_path: Path) -> None:
     paths = render("reconstruct", "-m", f"checkpoint={runs['vae']},{runs['ae']}", "n=12", "columns=5", cwd=tmp_path)
-    assert [path.parent for path in paths] == [runs["vae"] / "renders" / "reconstruct", runs["ae"] / "renders" / "reconstruct"]
+    assert [path.parent for path in paths] == [runs[name] / "renders" / "reconstruct" for name in ("vae", "ae")]
     for path in paths:
         # 12 inputs in rows of 5 (5, 5, 2), each row followed by its reconstructions
         assert size(path) == grid_size(30, columns=5)
@@ -185,9 +184,8 @@ def test_traverse_default_rows(runs: dict[str, Path], tmp_path: Path) -> None:
 
 
 def test_interpolate_strip_and_gif(runs: dict[str, Path], tmp_path: Path) -> None:
-    paths = render(
-        "interpolate", "-m", f"checkpoint={runs['ae']},{runs['gan']}", "method=lerp,slerp", "steps=6", "a=2", "b=5", cwd=tmp_path
-    )
+    checkpoints = f"checkpoint={runs['ae']},{runs['gan']}"
+    paths = render("interpolate", "-m", checkpoints, "method=lerp,slerp", "steps=6", "a=2", "b=5", cwd=tmp_path)
     names = by_name(paths)
     assert set(names) == {
         f"{model}/interpolate_step20_2-5_{method}.{kind}"
@@ -200,7 +198,8 @@ def test_interpolate_strip_and_gif(runs: dict[str, Path], tmp_path: Path) -> Non
             assert size(path) == grid_size(6, columns=6)
         else:
             assert count_frames(path) == 2 * 6 - 2
-    lerp, slerp = pixels(names["gan/interpolate_step20_2-5_lerp.png"]), pixels(names["gan/interpolate_step20_2-5_slerp.png"])
+    lerp = pixels(names["gan/interpolate_step20_2-5_lerp.png"])
+    slerp = pixels(names["gan/interpolate_step20_2-5_slerp.png"])
     first = grid_layout(6, TILE, 6, 2)
     np.testing.assert_array_equal(first.tile_at(lerp, 0, 0), first.tile_at(slerp, 0, 0))  # same ends
     assert not np.array_equal(lerp, slerp)
@@ -217,19 +216,24 @@ def test_arithmetic_grid_and_gif(runs: dict[str, Path], tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- bad input
 
+# (case, command line with {placeholders} for the runs, what the error message says)
 BAD_INPUT = [
-    ("missing checkpoint", ["sample"], "checkpoint= is required"),
-    ("wrong path", ["sample", "checkpoint={tmp}/nowhere"], "no such file or directory"),
-    ("not a run", ["sample", "checkpoint={tmp}"], "is not a genlab run directory"),
-    ("no checkpoint", ["sample", "checkpoint={unstarted}"], "the run has no checkpoint yet"),
-    ("bad prefix", ["sample", "checkpoint={vae}/checkpoints/ckpt-99"], "no checkpoint ckpt-99; checkpoints in {vae}/checkpoints: ckpt-10, ckpt-20"),
-    ("mismatch", ["sample", "checkpoint={mismatch}"], "does not match the model described by {mismatch}/.hydra/config.yaml"),
-    ("index", ["interpolate", "checkpoint={vae}", "b=32"], "b=32 is out of range: the test set has 32 images"),
-    ("dimension", ["manifold", "checkpoint={vae}", "dims=[0,4]"], "dimension 4 does not exist; the model's latent_dim is 4"),
-    ("no encoder", ["reconstruct", "checkpoint={gan}"], "genlab reconstruct needs an encoder, and a gan model has none"),
-    ("attribute", ["arithmetic", "checkpoint={vae}", "attribute=Sneaker"], "valid: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9"),
-    ("out in checkpoints", ["sample", "checkpoint={vae}", "out={vae}/checkpoints/pictures"], "inside a run's checkpoints/"),
-    ("range", ["traverse", "checkpoint={vae}", "columns=1"], "columns must be >= 2 (got 1)"),
+    ("missing checkpoint", "sample", "checkpoint= is required"),
+    ("wrong path", "sample checkpoint={tmp}/nowhere", "no such file or directory"),
+    ("not a run", "sample checkpoint={tmp}", "is not a genlab run directory"),
+    ("no checkpoint", "sample checkpoint={unstarted}", "the run has no checkpoint yet"),
+    (
+        "bad prefix",
+        "sample checkpoint={vae}/checkpoints/ckpt-99",
+        "no checkpoint ckpt-99; checkpoints in {vae}/checkpoints: ckpt-10, ckpt-20",
+    ),
+    ("mismatch", "sample checkpoint={mismatch}", "does not match the model described by {mismatch}/.hydra/config.yaml"),
+    ("index", "interpolate checkpoint={vae} b=32", "b=32 is out of range: the test set has 32 images"),
+    ("dimension", "manifold checkpoint={vae} dims=[0,4]", "dimension 4 does not exist; the model's latent_dim is 4"),
+    ("no encoder", "reconstruct checkpoint={gan}", "genlab reconstruct needs an encoder, and a gan model has none"),
+    ("attribute", "arithmetic checkpoint={vae} attribute=Sneaker", "valid: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9"),
+    ("out in checkpoints", "sample checkpoint={vae} out={vae}/checkpoints/pictures", "inside a run's checkpoints/"),
+    ("range", "traverse checkpoint={vae} columns=1", "columns must be >= 2 (got 1)"),
 ]
 
 
@@ -245,12 +249,12 @@ def broken_runs(runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory)
     return {"unstarted": unstarted, "mismatch": mismatch}
 
 
-@pytest.mark.parametrize("case, args, message", BAD_INPUT, ids=[case for case, _, _ in BAD_INPUT])
+@pytest.mark.parametrize("case, command, message", BAD_INPUT, ids=[case for case, _, _ in BAD_INPUT])
 def test_bad_input(
-    case: str, args: list[str], message: str, runs: dict[str, Path], broken_runs: dict[str, Path], tmp_path: Path
+    case: str, command: str, message: str, runs: dict[str, Path], broken_runs: dict[str, Path], tmp_path: Path
 ) -> None:
     places = {**{name: str(path) for name, path in {**runs, **broken_runs}.items()}, "tmp": str(tmp_path)}
-    result: Result = run_genlab(*(arg.format(**places) for arg in args), cwd=tmp_path)
+    result: Result = run_genlab(*command.format(**places).split(), cwd=tmp_path)
     assert result.returncode == 2, result.output
     assert message.format(**places) in result.stderr
     assert "genlab: error:" in result.stderr

@@ -47,7 +47,8 @@ def save_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float) -> Path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    iio.imwrite(temporary, stack, extension=".gif", plugin="pillow", is_batch=True, duration=frame_duration_ms(fps), loop=0)
+    duration = frame_duration_ms(fps)
+    iio.imwrite(temporary, stack, extension=".gif", plugin="pillow", is_batch=True, duration=duration, loop=0)
     os.replace(temporary, path)
     return path
 
