@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up, trains the default model (a VAE on Fashion-MNIST, a few minutes on 2 CPU cores)
-# and points at its pictures. Extra arguments are genlab train overrides.
+# and renders a sample grid and the training-progress GIF from it. Extra arguments are genlab train overrides.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -8,8 +8,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 .venv/bin/genlab train "$@" | tee "$log"
 run_dir=$(sed -n 's/^run directory: //p' "$log" | tail -n 1)
+.venv/bin/genlab sample checkpoint="$run_dir" n=64
+.venv/bin/genlab progress checkpoint="$run_dir"
 echo
-echo "samples:         $run_dir/samples.png"
-echo "reconstructions: $run_dir/reconstructions.png"
-echo "progress frames: $run_dir/progress/"
-echo "TensorBoard:     .venv/bin/tensorboard --logdir $(dirname "$run_dir")"
+echo "run directory: $run_dir"
+echo "TensorBoard:   .venv/bin/tensorboard --logdir $(dirname "$run_dir")"
