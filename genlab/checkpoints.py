@@ -1,11 +1,18 @@
-"""Saving and restoring a run's checkpoints (model, optimizers, step, RNG)."""
+"""Saving and restoring a run's checkpoints (model, optimizers, step, RNG, seed states).
+
+A damaged checkpoint never means a fresh start over an existing run: restoring falls
+back to the newest checkpoint that restores, naming the damaged files, and stops
+with their names when none does.
+"""
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import tensorflow as tf
 
+from genlab import run as rundir
 from genlab.errors import GenlabError
 from genlab.native_output import quiet_native_stderr
 
@@ -16,7 +23,29 @@ class CheckpointStore:
     def __init__(self, directory: Path, max_to_keep: int, **trackables: object):
         self.directory = directory
         self.checkpoint = tf.train.Checkpoint(**trackables)
+        self._repair_state_file()
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=max_to_keep)
+
+    def _repair_state_file(self) -> None:
+        """Rewrite a missing, empty or garbled state file from the checkpoints on disk.
+
+        TensorFlow ignores (or fails on) such a file, which would hide every checkpoint.
+        """
+        existing = rundir.list_checkpoints(self.directory)
+        if not existing or rundir.named_latest_checkpoint(self.directory) is not None:
+            return
+        state = self.directory / rundir.CHECKPOINT_STATE_FILE
+        log.warning("%s is missing or damaged; rebuilding it from the checkpoints on disk", state)
+        state.unlink(missing_ok=True)
+        names = [Path(prefix).name for prefix in existing]
+        # Timestamps let the manager go on rotating these checkpoints under max_to_keep.
+        stamps = [Path(f"{prefix}.index").stat().st_mtime for prefix in existing]
+        lines = [f'model_checkpoint_path: "{names[-1]}"']
+        lines += [f'all_model_checkpoint_paths: "{name}"' for name in names]
+        lines += [f"all_model_checkpoint_timestamps: {stamp}" for stamp in stamps]
+        temporary = state.with_name(state.name + ".tmp")
+        temporary.write_text("\n".join(lines) + "\n")
+        temporary.replace(state)
 
     def latest(self) -> str | None:
         return self.manager.latest_checkpoint
@@ -27,16 +56,44 @@ class CheckpointStore:
         log.debug("saved %s", path)
         return path
 
-    def restore_latest(self) -> str | None:
-        """Restore the newest checkpoint, if any; every saved value must find its variable."""
-        path = self.latest()
-        if path is None:
-            return None
-        self.restore(path)
-        return path
+    def remove_leftovers(self) -> None:
+        """Delete the temporary folders of a save that was killed half-way (TensorFlow's ``*_temp``)."""
+        if not self.directory.is_dir():
+            return
+        for leftover in self.directory.glob("*_temp*"):
+            if leftover.is_dir():
+                log.warning("removing %s, left by an interrupted save", leftover)
+                shutil.rmtree(leftover, ignore_errors=True)
 
-    def restore(self, path: str) -> None:
+    def restore_latest(self) -> str | None:
+        """Restore the newest checkpoint that restores; None when the run has none yet."""
+        candidates = list(reversed(rundir.list_checkpoints(self.directory)))
+        named = self.latest()
+        if named in candidates:  # the state file's latest first, then the others newest first
+            candidates.remove(named)
+            candidates.insert(0, named)
+        if not candidates:
+            return None
+        failures = []
+        for prefix in candidates:
+            try:
+                self.restore(prefix)
+            except GenlabError as error:
+                log.warning("%s; trying an older checkpoint", error)
+                failures.append(Path(prefix).name)
+                continue
+            if failures:
+                log.warning("restored %s instead of the damaged %s", Path(prefix).name, ", ".join(failures))
+            return prefix
+        raise GenlabError(
+            f"no checkpoint in {self.directory} restores (damaged: {', '.join(failures)}); "
+            "nothing was overwritten. Move the damaged files away to start this run afresh."
+        )
+
+    def restore(self, prefix: str) -> None:
+        """Restore one checkpoint; every saved value must find its variable and every variable a value."""
         try:
-            self.checkpoint.restore(path).assert_consumed()
-        except (tf.errors.OpError, AssertionError, ValueError) as error:
-            raise GenlabError(f"cannot restore checkpoint {path}: {str(error).splitlines()[0]}") from None
+            self.checkpoint.restore(prefix).assert_consumed()
+        except Exception as error:  # damaged files raise DataLossError, IndexError, ValueError, ...
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise GenlabError(f"cannot restore checkpoint {prefix}: {reason}") from None

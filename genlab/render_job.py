@@ -17,7 +17,8 @@ from genlab import run as rundir
 from genlab.errors import GenlabError
 from genlab.render.gif import save_gif
 from genlab.render.grid import save_png
-from genlab.restore import CHECKPOINT_STATE_FILE, checkpoint_number, find_checkpoint, load_run_config
+from genlab.restore import find_checkpoint, load_run_config
+from genlab.run import CHECKPOINT_STATE_FILE, checkpoint_number
 
 if TYPE_CHECKING:
     from genlab.data.base import Images, ImageSet
@@ -96,8 +97,9 @@ class RenderJob:
             logging.getLogger("tensorflow").setLevel(logging.ERROR)  # restore warnings repeat our error
             from genlab.restore import restore_run
 
-            restored = restore_run(self.checkpoint)
-            self._model, self.step = restored.model, restored.step
+            # The user's path, not the resolved prefix: a run directory may fall back past a damaged checkpoint.
+            restored = restore_run(self.config.checkpoint)
+            self._model, self.step, self.checkpoint = restored.model, restored.step, restored.checkpoint
             log.info("%s model at step %d from %s", restored.model.name, restored.step, restored.checkpoint)
         return self._model
 

@@ -17,8 +17,6 @@ from genlab.training_config import typed
 if TYPE_CHECKING:
     from genlab.models import GenerativeModel
 
-CHECKPOINT_STATE_FILE = "checkpoint"  # written by tf.train.CheckpointManager next to the checkpoints
-_NUMBERED = re.compile(r"-(\d+)$")
 _CHECKPOINT_FILE_SUFFIX = re.compile(r"\.(index|data-\d+-of-\d+)$")
 
 
@@ -32,36 +30,8 @@ class RestoredRun:
     step: int
 
 
-def checkpoint_number(prefix: str) -> int | None:
-    """N of a ``.../ckpt-N`` prefix."""
-    match = _NUMBERED.search(Path(prefix).name)
-    return int(match.group(1)) if match else None
-
-
-def list_checkpoints(directory: Path) -> list[str]:
-    """The complete checkpoint prefixes in ``directory``, oldest first."""
-    if not directory.is_dir():
-        return []
-    prefixes = [str(index.with_suffix("")) for index in directory.glob("*.index")]
-    return sorted(prefixes, key=lambda prefix: (checkpoint_number(prefix) or -1, prefix))
-
-
-def latest_checkpoint(directory: Path) -> str | None:
-    """The checkpoint the directory's state file names as the latest, else the highest-numbered one."""
-    existing = list_checkpoints(directory)
-    state = directory / CHECKPOINT_STATE_FILE
-    if state.is_file():
-        match = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', state.read_text(errors="replace"), re.MULTILINE)
-        if match:
-            named = Path(match.group(1))
-            prefix = str(named if named.is_absolute() else directory / named)
-            if prefix in existing:
-                return prefix
-    return existing[-1] if existing else None
-
-
 def _available(directory: Path) -> str:
-    names = [Path(prefix).name for prefix in list_checkpoints(directory)]
+    names = [Path(prefix).name for prefix in rundir.list_checkpoints(directory)]
     return f"checkpoints in {directory}: {', '.join(names)}" if names else f"{directory} holds no checkpoint"
 
 
@@ -75,7 +45,7 @@ def find_checkpoint(checkpoint: str) -> tuple[Path, str]:
             raise GenlabError(
                 f"checkpoint={checkpoint}: {path} is not a genlab run directory (no {rundir.CONFIG_FILE})"
             )
-        prefix = latest_checkpoint(path / rundir.CHECKPOINT_DIR)
+        prefix = rundir.latest_checkpoint(path / rundir.CHECKPOINT_DIR)
         if prefix is None:
             raise GenlabError(
                 f"checkpoint={checkpoint}: the run has no checkpoint yet (nothing in {path / rundir.CHECKPOINT_DIR})"
@@ -108,7 +78,10 @@ def restore_run(checkpoint: str) -> RestoredRun:
     image_shape = tuple(int(size) for size in info["image_shape"])
     state = build_state(config, image_shape, run_dir, loss_scaling=info.get("precision") == "mixed_float16")
     try:
-        state.checkpoints.restore(prefix)
+        if Path(checkpoint).expanduser().is_dir():  # "the run's latest": fall back past damaged ones
+            prefix = state.checkpoints.restore_latest() or prefix
+        else:
+            state.checkpoints.restore(prefix)
     except GenlabError as error:
         raise GenlabError(
             f"{error} (the checkpoint does not match the model described by {run_dir / rundir.CONFIG_FILE})"

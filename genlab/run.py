@@ -26,6 +26,8 @@ RENDERS_DIR = "renders"
 RUN_INFO_FILE = "run_info.json"
 HISTORY_FILE = "history.jsonl"
 LOCK_FILE = ".lock"
+CHECKPOINT_STATE_FILE = "checkpoint"  # written by tf.train.CheckpointManager beside the checkpoints
+_NUMBERED = re.compile(r"-(\d+)$")
 
 
 def new_run_dir(resume: str | None, model: str, dataset: str, stamp: str) -> str:
@@ -116,7 +118,8 @@ _UNSTARTED_ENTRIES = {".hydra", "train.log", TENSORBOARD_DIR, PROGRESS_DIR, CHEC
 
 
 def has_checkpoint(run_dir: Path) -> bool:
-    return (run_dir / CHECKPOINT_DIR / "checkpoint").is_file()
+    """Whether the run holds any checkpoint (even with a damaged state file)."""
+    return bool(list_checkpoints(run_dir / CHECKPOINT_DIR))
 
 
 def discard_unstarted(run_dir: Path) -> bool:
@@ -154,15 +157,43 @@ def load_run_info(run_dir: Path) -> dict:
         raise GenlabError(f"cannot read {path}: {error}") from None
 
 
-def latest_checkpoint_step(run_dir: Path) -> int | None:
-    """The step of the newest checkpoint named in the state file (checkpoints are numbered by step)."""
-    state = run_dir / CHECKPOINT_DIR / "checkpoint"
+def checkpoint_number(prefix: str) -> int | None:
+    """N of a ``.../ckpt-N`` prefix (checkpoints are numbered by step)."""
+    match = _NUMBERED.search(Path(prefix).name)
+    return int(match.group(1)) if match else None
+
+
+def list_checkpoints(directory: Path) -> list[str]:
+    """The checkpoint prefixes in ``directory`` that have an index file, oldest first."""
+    if not directory.is_dir():
+        return []
+    prefixes = [str(index.with_suffix("")) for index in directory.glob("*.index")]
+    return sorted(prefixes, key=lambda prefix: (checkpoint_number(prefix) or -1, prefix))
+
+
+def named_latest_checkpoint(directory: Path) -> str | None:
+    """The checkpoint the state file names as the latest, if the file is readable and the checkpoint exists."""
     try:
-        text = state.read_text()
+        text = (directory / CHECKPOINT_STATE_FILE).read_text(errors="replace")
     except OSError:
         return None
-    match = re.search(r'^model_checkpoint_path:\s*"(?:.*/)?ckpt-(\d+)"', text, re.MULTILINE)
-    return int(match.group(1)) if match else None
+    match = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', text, re.MULTILINE)
+    if not match:
+        return None
+    named = Path(match.group(1))
+    prefix = str(named if named.is_absolute() else directory / named)
+    return prefix if prefix in list_checkpoints(directory) else None
+
+
+def latest_checkpoint(directory: Path) -> str | None:
+    """The state file's latest checkpoint, else the highest-numbered one on disk."""
+    existing = list_checkpoints(directory)
+    return named_latest_checkpoint(directory) or (existing[-1] if existing else None)
+
+
+def latest_checkpoint_step(run_dir: Path) -> int | None:
+    prefix = latest_checkpoint(run_dir / CHECKPOINT_DIR)
+    return checkpoint_number(prefix) if prefix else None
 
 
 class RunLock:

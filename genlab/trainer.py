@@ -192,6 +192,7 @@ class Trainer:
 
     def train(self) -> TrainResult:
         config = self.config.trainer
+        self.checkpoints.remove_leftovers()
         restored = self.checkpoints.restore_latest()
         start = int(self.step.numpy())
         if restored:
