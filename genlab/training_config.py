@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from genlab import run as rundir
 from genlab.config import MODEL_SCHEMAS, OPTIMIZER_SCHEMAS, DatasetConfig, TrainConfig, TrainerConfig, validate
@@ -64,7 +64,7 @@ def _override_keys(overrides: list[str]) -> list[str]:
 
 def _value(cfg: DictConfig, key: str) -> Any:
     value = OmegaConf.select(cfg, key, default="<absent>")
-    return OmegaConf.to_container(value, resolve=True) if isinstance(value, DictConfig) else value
+    return OmegaConf.to_container(value, resolve=True) if isinstance(value, (DictConfig, ListConfig)) else value
 
 
 def _changes_run(key: str, new: DictConfig, saved: DictConfig) -> bool:
