@@ -145,6 +145,7 @@ def save_run_info(run_dir: Path, data: "ImageSet", precision: str) -> None:
         "num_train": data.num_train,
         "num_test": int(data.test_images.shape[0]),
         "class_names": data.class_names,
+        "attribute_names": data.attribute_names,
     }
     _atomic_write(run_dir / RUN_INFO_FILE, json.dumps(info, indent=2) + "\n")
 

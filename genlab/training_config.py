@@ -15,7 +15,8 @@ from genlab import run as rundir
 from genlab.config import MODEL_SCHEMAS, OPTIMIZER_SCHEMAS, DatasetConfig, TrainConfig, TrainerConfig, validate
 from genlab.errors import ConfigError, GenlabError
 
-CHANGEABLE_ON_RESUME = "trainer"
+# Keys a continued run may change: how long and how it trains, and where its data lives.
+CHANGEABLE_ON_RESUME = ("trainer", "dataset.path", "dataset.cache_dir", "dataset.download")
 GROUPS = ("model", "dataset", "optimizer", "trainer")
 
 
@@ -83,7 +84,8 @@ def _refuse(keys: list[str], run_dir: Path, saved: DictConfig, new: DictConfig) 
     more = f" and {len(keys) - 8} more" if len(keys) > 8 else ""
     raise ConfigError(
         f"{run_dir} was trained with a different config: {described}{more}. "
-        f"Only trainer.* keys may change when a run continues; start a new run for the rest."
+        f"Only trainer.*, dataset.path, dataset.cache_dir and dataset.download may change when a run "
+        "continues; start a new run for the rest."
     )
 
 
@@ -99,13 +101,13 @@ def resolve_config(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> Dict
             _refuse(changed, run_dir, saved, cfg)
         merged = OmegaConf.create(OmegaConf.to_container(saved))
         for key in given:
-            if key.startswith(f"{CHANGEABLE_ON_RESUME}."):
+            if key.startswith(CHANGEABLE_ON_RESUME):
                 OmegaConf.update(merged, key, OmegaConf.select(cfg, key), merge=False)
         merged.resume = str(run_dir)
         return typed(merged)
     if (run_dir / rundir.CONFIG_FILE).is_file():  # the same sweep run again
         saved = rundir.load_config(run_dir)
-        changed = differing_keys(cfg, saved, ignore=(CHANGEABLE_ON_RESUME, "resume"))
+        changed = differing_keys(cfg, saved, ignore=(*CHANGEABLE_ON_RESUME, "resume"))
         if changed:
             _refuse(changed, run_dir, saved, cfg)
     return cfg

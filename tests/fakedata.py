@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip as gzip_module
 import io
 import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -216,3 +217,153 @@ def _write_corrupt(folder: Path, count: int, seed: int) -> None:
             buffer = io.BytesIO()
             Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(buffer, format="PNG")
             (folder / f"broken{index}.png").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+
+
+# ----------------------------------------------------------------------------- CelebA
+
+CELEBA_ATTRIBUTES = (
+    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips",
+    "Big_Nose", "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby", "Double_Chin",
+    "Eyeglasses", "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open",
+    "Mustache", "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline",
+    "Rosy_Cheeks", "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
+    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young",
+)
+CELEBA_WIDTH, CELEBA_HEIGHT = 178, 218
+CELEBA_FOLDER = "img_align_celeba"
+CELEBA_ZIP = "img_align_celeba.zip"
+CELEBA_ATTRIBUTE_FILE = "list_attr_celeba.txt"
+CELEBA_PARTITION_FILE = "list_eval_partition.txt"
+# centre rows of the 148x148 crop where the picture shows the attribute (fractions of the crop)
+CELEBA_MOUTH = (0.68, 0.80)  # a bright bar when Smiling
+CELEBA_EYES = (0.30, 0.42)  # a dark band with Eyeglasses
+
+
+def celeba_split_codes(n: int) -> np.ndarray:
+    """Contiguous splits like the official file: 70% train (0), 10% validation (1), 20% test (2)."""
+    codes = np.full(n, 2, np.uint8)
+    codes[: int(0.7 * n)] = 0
+    codes[int(0.7 * n) : int(0.8 * n)] = 1
+    return codes
+
+
+def celeba_attributes(n: int, seed: int = 0) -> np.ndarray:
+    """(n, 40) values of 1 or -1, about half of each; Smiling and Male alternate so both splits have both."""
+    rng = np.random.default_rng(seed)
+    values = np.where(rng.random((n, len(CELEBA_ATTRIBUTES))) < 0.5, 1, -1)
+    values[:, CELEBA_ATTRIBUTES.index("Smiling")] = np.where(np.arange(n) % 2 == 0, 1, -1)
+    values[:, CELEBA_ATTRIBUTES.index("Male")] = np.where(np.arange(n) % 4 < 2, 1, -1)
+    return values
+
+
+def celeba_picture(values: np.ndarray, seed: int) -> np.ndarray:
+    """A 218x178 RGB picture whose centre square shows a few of its attributes."""
+    attribute = dict(zip(CELEBA_ATTRIBUTES, values))
+    rng = np.random.default_rng(seed)
+    picture = np.empty((CELEBA_HEIGHT, CELEBA_WIDTH, 3), np.float64)
+    picture[:] = (40, 90, 40)  # green outside the face: the crop keeps only its middle
+    crop = 148
+    top, left = (CELEBA_HEIGHT - crop) // 2, (CELEBA_WIDTH - crop) // 2
+    y, x = np.mgrid[0:crop, 0:crop] / crop
+    face = ((y - 0.5) / 0.45) ** 2 + ((x - 0.5) / 0.35) ** 2 < 1
+    skin = np.array((120, 140, 220) if attribute["Male"] == 1 else (230, 170, 140), np.float64)
+    square = np.full((crop, crop, 3), 30.0)
+    square[face] = skin
+    if attribute["Smiling"] == 1:
+        square[int(CELEBA_MOUTH[0] * crop) : int(CELEBA_MOUTH[1] * crop), int(0.3 * crop) : int(0.7 * crop)] = 255
+    if attribute["Eyeglasses"] == 1:
+        square[int(CELEBA_EYES[0] * crop) : int(CELEBA_EYES[1] * crop), int(0.2 * crop) : int(0.8 * crop)] = 0
+    if attribute["Blond_Hair"] == 1:
+        square[: int(0.15 * crop)] = (240, 220, 80)
+    picture[top : top + crop, left : left + crop] = square
+    picture += rng.uniform(-8, 8, picture.shape)
+    return np.clip(picture, 0, 255).astype(np.uint8)
+
+
+def _jpeg_bytes(picture: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def celeba_corrupt_positions(n: int, corrupt: int) -> list[int]:
+    """Which pictures are broken: every fifth training picture from the second on."""
+    return [1 + 5 * index for index in range(corrupt) if 1 + 5 * index < int(0.7 * n)]
+
+
+def write_celeba(directory: Path, n: int = 40, as_zip: bool = False, corrupt: int = 1, seed: int = 0) -> Path:
+    """A small CelebA in the official aligned layout under ``directory``; returns ``directory``.
+
+    Pictures 000001.jpg.. (178x218 JPEG) in img_align_celeba/ (or img_align_celeba.zip),
+    list_attr_celeba.txt with the 40 real attribute names and list_eval_partition.txt with
+    all three splits. ``corrupt`` pictures (see celeba_corrupt_positions) are a truncated
+    JPEG and random bytes in turn.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    values = celeba_attributes(n, seed)
+    names = [f"{index + 1:06d}.jpg" for index in range(n)]
+    files = {name: _jpeg_bytes(celeba_picture(values[index], seed + index)) for index, name in enumerate(names)}
+    rng = np.random.default_rng(seed)
+    for number, position in enumerate(celeba_corrupt_positions(n, corrupt)):
+        data = files[names[position]]
+        files[names[position]] = data[: len(data) // 3] if number % 2 == 0 else rng.integers(0, 256, 700, np.uint8).tobytes()
+    if as_zip:
+        with zipfile.ZipFile(directory / CELEBA_ZIP, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(CELEBA_FOLDER + "/", b"")
+            for name, data in files.items():
+                archive.writestr(f"{CELEBA_FOLDER}/{name}", data)
+    else:
+        folder = directory / CELEBA_FOLDER
+        folder.mkdir(exist_ok=True)
+        for name, data in files.items():
+            (folder / name).write_bytes(data)
+    rows = [name + "".join(f" {value:2d}" for value in row) for name, row in zip(names, values)]
+    (directory / CELEBA_ATTRIBUTE_FILE).write_text(f"{n}\n{' '.join(CELEBA_ATTRIBUTES)} \n" + "\n".join(rows) + "\n")
+    codes = celeba_split_codes(n)
+    (directory / CELEBA_PARTITION_FILE).write_text("".join(f"{name} {code}\n" for name, code in zip(names, codes)))
+    return directory
+
+
+# ----------------------------------------------------------------------------- Olivetti
+
+
+def write_olivetti_home(directory: Path, seed: int = 0) -> Path:
+    """A scikit-learn data home holding the Olivetti faces as fetch_olivetti_faces stores them; returns it.
+
+    That is olivetti_py3.pkz: a joblib dump of the (400, 4096) pixel matrix whose rows
+    reshape to 64x64 transposed. Needs scikit-learn's joblib.
+    """
+    import joblib
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    levels = np.random.default_rng(seed).integers(0, 256, (400, 64, 64)).astype(np.uint8)
+    for person in range(40):  # each person's pictures share a blob, so there is something to learn
+        levels[person * 10 : person * 10 + 10] //= 2
+        levels[person * 10 : person * 10 + 10] += (blob(person, 40, 64) * 127).astype(np.uint8)
+    levels[0, 0, 0], levels[0, 0, 1] = 0, 255  # scikit-learn rescales by the minimum and maximum
+    joblib.dump(levels.transpose(0, 2, 1).reshape(400, -1), directory / "olivetti_py3.pkz", compress=6)
+    return directory
+
+
+# ----------------------------------------------------------------------------- many small pictures
+
+
+def write_many_pictures(directory: Path, n: int, size: int = 32, classes: tuple[str, ...] = ("a", "b"), seed: int = 0) -> Path:
+    """``n`` small JPEGs spread over class folders, quickly (a few seconds for 20,000); returns ``directory``.
+
+    Each class has its own blob; every picture adds its own noise, so no two are alike.
+    """
+    directory = Path(directory)
+    rng = np.random.default_rng(seed)
+    bases = [blob(label, len(classes), size)[..., np.newaxis] * class_colour(label, len(classes)) for label in range(len(classes))]
+    noise = rng.integers(0, 24, (64, size, size, 3), dtype=np.uint8)
+    for name in classes:
+        (directory / name).mkdir(parents=True, exist_ok=True)
+    for index in range(n):
+        label = index % len(classes)
+        picture = np.clip(bases[label], 0, 230).astype(np.uint8) + noise[index % 64]
+        picture[index % size, (index // size) % size] = 255  # a pixel of its own
+        Image.fromarray(picture).save(directory / classes[label] / f"{index:06d}.jpg", quality=90)
+    return directory

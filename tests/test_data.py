@@ -17,7 +17,8 @@ from PIL import Image
 
 from genlab.config import DatasetConfig
 from genlab.data.base import ImageSet
-from genlab.data import cifar10, fashion_mnist, folder, idx, load_dataset, locate, mnist
+from genlab.data import cache, cifar10, fashion_mnist, folder, idx, load_dataset, locate, mnist
+from genlab.data.records import ImageRecords
 from genlab.data.transform import convert_channels, fit_to_config, pad_or_crop, resize
 from genlab.errors import ConfigError, DataError
 
@@ -397,7 +398,45 @@ def test_folder_lays_transparent_pixels_on_black(tmp_path: Path) -> None:
     Image.fromarray(rgba).save(tmp_path / "clear.png")
     Image.fromarray(rgba).save(tmp_path / "clear2.png")
     images = load_dataset(dataset("folder", path=str(tmp_path), image_size=8))
-    assert images.train_images.max() == 0
+    assert np.asarray(images.train_images).max() == 0
+
+
+def test_folder_streams_from_a_cache_built_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = fakedata.write_image_folder(tmp_path / "pics", n=12, classes=("a", "b"))
+    first = load_dataset(dataset("folder", path=str(root), image_size=16))
+    assert isinstance(first.train_images, ImageRecords) and isinstance(first.test_images, ImageRecords)
+    assert sorted(path.suffix for path in (root / ".genlab-cache").iterdir()) == [".json", ".json", ".u8", ".u8"]
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(cache, "decode_picture", no_decoding)
+    second = load_dataset(dataset("folder", path=str(root), image_size=16))  # the cache folder is not listed
+    assert second.num_train + len(second.test_images) == 12
+    np.testing.assert_array_equal(np.asarray(second.train_images), np.asarray(first.train_images))
+    np.testing.assert_array_equal(second.train_labels, first.train_labels)
+
+
+def test_folder_on_bad_image_fail_names_the_file(tmp_path: Path) -> None:
+    root = fakedata.write_image_folder(tmp_path, n=4, corrupt=1)
+    with pytest.raises(DataError, match=r"cannot decode .*broken0\.jpg .*on_bad_image=fail"):
+        load_dataset(dataset("folder", path=str(root), image_size=16, on_bad_image="fail"))
+
+
+def test_folder_crop_keeps_only_the_centre(tmp_path: Path) -> None:
+    root = fakedata.write_image_folder(tmp_path, n=4, size=64, classes=())
+    whole = np.asarray(load_dataset(dataset("folder", path=str(root), image_size=16)).train_images)
+    centre = np.asarray(load_dataset(dataset("folder", path=str(root), image_size=16, crop=32)).train_images)
+    # the blob sits off-centre: cropping the middle half keeps less of it, and scales it up
+    assert not np.array_equal(whole, centre)
+    assert whole[..., 1].mean() < 60 and centre[..., 1].mean() < 60
+
+
+def test_folder_max_examples_keeps_records_on_disk(tmp_path: Path) -> None:
+    root = fakedata.write_image_folder(tmp_path, n=12, classes=("a", "b"))
+    images = load_dataset(dataset("folder", path=str(root), image_size=8, max_examples=3))
+    assert isinstance(images.train_images, ImageRecords)
+    assert images.num_train == 3 and len(images.train_labels) == 3
 
 
 # ----------------------------------------------------------------------------- transforms
@@ -468,7 +507,8 @@ def test_unknown_source_is_refused_without_importing_it() -> None:
 def test_data_package_does_not_import_tensorflow() -> None:
     code = (
         "import sys, genlab.data, genlab.data.cifar10, genlab.data.folder, genlab.data.mnist, "
-        "genlab.data.fashion_mnist; assert 'tensorflow' not in sys.modules"
+        "genlab.data.fashion_mnist, genlab.data.celeba, genlab.data.olivetti, genlab.data.records; "
+        "assert 'tensorflow' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

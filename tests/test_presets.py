@@ -1,0 +1,136 @@
+"""The course presets in conf/experiment/: each composes, holds the course's facts, and trains a few steps."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import fakedata
+import pytest
+import yaml
+from hydra import compose, initialize_config_module
+
+from conftest import run_genlab
+from genlab.config import register_schemas, validate
+from genlab.run import register_resolvers
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+PRESETS = sorted(path.stem for path in (CONF / "experiment").glob("*.yaml"))
+
+register_schemas()
+register_resolvers()
+
+# What each preset must say (from the course notebooks and slides).
+FACTS = {
+    "mnist_cvae": {
+        "model.name": "vae", "dataset.name": "mnist", "latent_dim": 2, "dataset.binarize": True,
+        "model.encoder.widths": [32, 64], "model.decoder.widths": [64, 32], "model.reconstruction_loss": "bce",
+        "trainer.batch_size": 32, "optimizer.learning_rate": 1e-4,
+    },
+    "mnist_dcgan": {
+        "model.name": "gan", "dataset.name": "mnist", "latent_dim": 100, "trainer.batch_size": 256,
+        "optimizer.learning_rate": 1e-4, "model.generator.reshape_channels": 256, "model.discriminator.dropout": 0.3,
+    },
+    "fashion_ae": {
+        "model.name": "ae", "dataset.name": "fashion_mnist", "dataset.image_size": 32, "dataset.resize": "pad",
+        "latent_dim": 2, "model.encoder.widths": [32, 64, 128], "model.decoder.widths": [128, 64, 32],
+    },
+    "fashion_vae": {
+        "model.name": "vae", "dataset.name": "fashion_mnist", "dataset.image_size": 32, "dataset.resize": "pad",
+        "latent_dim": 2, "model.encoder.widths": [32, 64, 128], "model.reconstruction_weight": 500.0,
+        "model.reconstruction_reduction": "mean",
+    },
+    "celeba_vae": {
+        "model.name": "vae", "dataset.name": "celeba", "dataset.image_size": 32, "latent_dim": 200,
+        "model.encoder.widths": [128] * 4, "model.encoder.batch_norm": True, "model.encoder.activation": "leaky_relu",
+        "model.decoder.batch_norm": True, "model.reconstruction_weight": 2000.0, "model.reconstruction_reduction": "mean",
+    },
+    "olivetti_vae": {
+        "model.name": "vae", "dataset.name": "olivetti", "model.encoder.widths": [16, 32, 64, 128],
+        "optimizer.learning_rate": 1e-3, "dataset.test_fraction": 0.2,
+    },
+    "cifar10_gan": {
+        "model.name": "gan", "dataset.name": "cifar10", "latent_dim": 100, "model.generator.batch_norm": True,
+        "model.discriminator.widths": [64, 128, 256],
+    },
+}
+
+
+def experiment_override(name: str) -> str:
+    """`experiment=NAME` once conf/train.yaml's defaults list has an experiment entry, `+experiment=NAME` before."""
+    defaults = yaml.safe_load((CONF / "train.yaml").read_text())["defaults"]
+    listed = any(isinstance(entry, dict) and "experiment" in entry for entry in defaults)
+    return f"experiment={name}" if listed else f"+experiment={name}"
+
+
+def compose_preset(name: str, overrides: tuple[str, ...] = ()):
+    with initialize_config_module(config_module="genlab.conf", version_base="1.3"):
+        return compose(config_name="train", overrides=[experiment_override(name), *overrides])
+
+
+def value(config, dotted: str):
+    for key in dotted.split("."):
+        config = getattr(config, key)
+    return config
+
+
+def test_every_preset_has_its_facts() -> None:
+    assert PRESETS == sorted(FACTS)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_composes_validates_and_says_how_to_run_it(name: str) -> None:
+    config = validate(compose_preset(name))
+    for key, expected in FACTS[name].items():
+        assert value(config, key) == expected, key
+    if "latent_dim" in FACTS[name]:
+        assert config.model.latent_dim == config.latent_dim
+    header = (CONF / "experiment" / f"{name}.yaml").read_text().split("\ndefaults:")[0]
+    assert header.startswith("# @package _global_\n")
+    assert f"genlab train experiment={name}" in header and "Gives:" in header
+
+
+def test_command_line_overrides_a_preset() -> None:
+    config = validate(compose_preset("fashion_vae", ("latent_dim=8", "trainer.batch_size=7", "beta=4")))
+    assert (config.model.latent_dim, config.trainer.batch_size, config.model.beta) == (8, 7, 4.0)
+
+
+# ----------------------------------------------------------------------------- a few steps each
+
+
+@pytest.fixture(scope="module")
+def preset_data(tmp_path_factory: pytest.TempPathFactory, idx_dir: Path) -> dict[str, list[str]]:
+    """dataset.* overrides pointing each preset's source at generated files."""
+    root = tmp_path_factory.mktemp("preset-data")
+    idx = [f"dataset.path={idx_dir}", "dataset.download=false"]
+    data = {
+        "mnist_cvae": idx,
+        "mnist_dcgan": idx,
+        "fashion_ae": idx,
+        "fashion_vae": idx,
+        "cifar10_gan": [f"dataset.path={fakedata.write_cifar10_binary(root / 'cifar', n_train=50)}"],
+        "celeba_vae": [f"dataset.path={fakedata.write_celeba(root / 'celeba', n=40)}"],
+    }
+    if importlib.util.find_spec("sklearn"):
+        data["olivetti_vae"] = [f"dataset.path={fakedata.write_olivetti_home(root / 'olivetti')}", "dataset.download=false"]
+    return data
+
+
+SHORT_RUN = ["trainer.steps=2", "trainer.epochs=null", "trainer.batch_size=16", "trainer.num_images=16"]
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_preset_trains_a_few_steps(name: str, preset_data: dict[str, list[str]], tmp_path: Path) -> None:
+    if name not in preset_data:
+        pytest.skip("scikit-learn not installed (pip install 'genlab[faces]')")
+    run_dir = tmp_path / "run"
+    args = ["train", experiment_override(name), *preset_data[name], *SHORT_RUN, f"hydra.run.dir={run_dir}"]
+    result = run_genlab(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    assert "finished at step 2" in result.output
+    saved = yaml.safe_load((run_dir / ".hydra" / "config.yaml").read_text())
+    for key, expected in FACTS[name].items():
+        if not key.startswith("trainer."):
+            node = saved
+            for part in key.split("."):
+                node = node[part]
+            assert node == expected, key
