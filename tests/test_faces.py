@@ -13,6 +13,7 @@ from pathlib import Path
 
 import fakedata
 import numpy as np
+from PIL import Image
 import pytest
 
 from conftest import run_genlab, tiny_train_args
@@ -470,6 +471,14 @@ def test_training_on_generated_celeba_through_the_cli(tmp_path: Path) -> None:
     assert "celeba 32x32x3 (41 images)" in result.output
     assert (run_dir / "samples.png").is_file() and (run_dir / "reconstructions.png").is_file()
     assert cache_files(root / ".genlab-cache")
+
+    # The 40 attributes reach attribute arithmetic.
+    arithmetic = run_genlab("arithmetic", f"checkpoint={run_dir}", "attribute=Smiling", "n=2", cwd=tmp_path)
+    assert arithmetic.returncode == 0, arithmetic.output
+    picture = Image.open(next((run_dir / "renders" / "arithmetic").glob("*Smiling*.png")))
+    assert picture.size[1] >= 2 * 32
+    unknown = run_genlab("arithmetic", f"checkpoint={run_dir}", "attribute=Smiles", cwd=tmp_path)
+    assert unknown.returncode != 0 and "Smiling" in unknown.output and "Traceback" not in unknown.output
 
 
 @pytest.mark.skipif(not __import__("importlib").util.find_spec("sklearn"), reason="scikit-learn not installed")
