@@ -15,6 +15,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "manifold": ("genlab.manifold", "an n x n grid from two latent dimensions at normal quantiles"),
     "latents": ("genlab.latents", "scatter by class and per-dimension histograms of test-set codes"),
     "arithmetic": ("genlab.arithmetic", "add an attribute (class) vector to codes with several weights"),
+    "evaluate": ("genlab.evaluate", "a run's numbers on its test split: likelihood, reconstruction, FD/KID"),
+    "report": ("genlab.report", "a table and a contact sheet comparing the runs in a directory (a sweep)"),
 }
 
 

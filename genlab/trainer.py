@@ -23,6 +23,7 @@ from genlab import run as rundir
 from genlab import runtime
 from genlab.data import load_dataset
 from genlab.errors import GenlabError
+from genlab.hparams import log_hparams, log_session_end
 from genlab.input import make_batches, scale
 from genlab.progress import ProgressReporter, format_metrics
 from genlab.render.grid import save_png, tile
@@ -215,6 +216,7 @@ class Trainer:
             return TrainResult(self.run_dir, start, {}, 0)
         if start == 0:
             self._write_images(0)
+        log_hparams(self.writer, self.config, self.steps, self.run_dir)
         self.batches.start(start)
 
         metrics: dict[str, float] = {}
@@ -252,6 +254,7 @@ class Trainer:
         finally:
             reporter.close()
             self.writer.flush()
+        log_session_end(self.writer, int(self.step.numpy()))
         self._final_pictures()
         traces = self._train_loop.experimental_get_tracing_count()
         log.info("finished at step %d: %s", int(self.step.numpy()), format_metrics(metrics))
