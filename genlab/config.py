@@ -22,17 +22,17 @@ RECONSTRUCTION_REDUCTIONS = ("sum", "mean")
 SWITCHES = ("auto", "true", "false")
 
 
-def _require(condition: bool, key: str, message: str, value: Any) -> None:
+def require(condition: bool, key: str, message: str, value: Any) -> None:
     if not condition:
         raise ConfigError(f"{key} {message} (got {value!r})")
 
 
-def _positive(key: str, value: float | int) -> None:
-    _require(value > 0, key, "must be > 0", value)
+def require_positive(key: str, value: float | int) -> None:
+    require(value > 0, key, "must be > 0", value)
 
 
-def _choice(key: str, value: str, choices: tuple[str, ...]) -> None:
-    _require(value in choices, key, f"must be one of {', '.join(choices)}", value)
+def require_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    require(value in choices, key, f"must be one of {', '.join(choices)}", value)
 
 
 # ----------------------------------------------------------------------------- networks
@@ -50,21 +50,21 @@ class ConvNetConfig:
     dropout: float = 0.0
 
     def check(self, key: str) -> None:
-        _require(len(self.widths) > 0, f"{key}.widths", "must list at least one layer", self.widths)
+        require(len(self.widths) > 0, f"{key}.widths", "must list at least one layer", self.widths)
         for width in self.widths:
-            _require(width >= 1, f"{key}.widths", "entries must be >= 1", self.widths)
-        _require(self.kernel_size >= 1, f"{key}.kernel_size", "must be >= 1", self.kernel_size)
+            require(width >= 1, f"{key}.widths", "entries must be >= 1", self.widths)
+        require(self.kernel_size >= 1, f"{key}.kernel_size", "must be >= 1", self.kernel_size)
         if self.strides is not None:
-            _require(
+            require(
                 len(self.strides) == len(self.widths),
                 f"{key}.strides",
                 f"must have one entry per width ({len(self.widths)})",
                 self.strides,
             )
             for stride in self.strides:
-                _require(stride in (1, 2), f"{key}.strides", "entries must be 1 or 2", self.strides)
-        _choice(f"{key}.activation", self.activation, ACTIVATIONS)
-        _require(0.0 <= self.dropout < 1.0, f"{key}.dropout", "must be in [0, 1)", self.dropout)
+                require(stride in (1, 2), f"{key}.strides", "entries must be 1 or 2", self.strides)
+        require_choice(f"{key}.activation", self.activation, ACTIVATIONS)
+        require(0.0 <= self.dropout < 1.0, f"{key}.dropout", "must be in [0, 1)", self.dropout)
 
 
 @dataclass
@@ -79,8 +79,8 @@ class DeconvNetConfig(ConvNetConfig):
     def check(self, key: str) -> None:
         super().check(key)
         if self.reshape_channels is not None:
-            _require(self.reshape_channels >= 1, f"{key}.reshape_channels", "must be >= 1", self.reshape_channels)
-        _require(self.output_stride in (1, 2), f"{key}.output_stride", "must be 1 or 2", self.output_stride)
+            require(self.reshape_channels >= 1, f"{key}.reshape_channels", "must be >= 1", self.reshape_channels)
+        require(self.output_stride in (1, 2), f"{key}.output_stride", "must be 1 or 2", self.output_stride)
 
 
 # ----------------------------------------------------------------------------- models
@@ -99,10 +99,10 @@ class AEConfig:
     reconstruction_reduction: str = "sum"
 
     def __post_init__(self) -> None:
-        _require(self.latent_dim >= 1, "model.latent_dim", "must be >= 1", self.latent_dim)
-        _choice("model.reconstruction_loss", self.reconstruction_loss, RECONSTRUCTION_LOSSES)
-        _positive("model.reconstruction_weight", self.reconstruction_weight)
-        _choice("model.reconstruction_reduction", self.reconstruction_reduction, RECONSTRUCTION_REDUCTIONS)
+        require(self.latent_dim >= 1, "model.latent_dim", "must be >= 1", self.latent_dim)
+        require_choice("model.reconstruction_loss", self.reconstruction_loss, RECONSTRUCTION_LOSSES)
+        require_positive("model.reconstruction_weight", self.reconstruction_weight)
+        require_choice("model.reconstruction_reduction", self.reconstruction_reduction, RECONSTRUCTION_REDUCTIONS)
         self.encoder.check("model.encoder")
         self.decoder.check("model.decoder")
 
@@ -114,7 +114,7 @@ class VAEConfig(AEConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.beta >= 0, "model.beta", "must be >= 0", self.beta)
+        require(self.beta >= 0, "model.beta", "must be >= 0", self.beta)
 
 
 @dataclass
@@ -126,8 +126,8 @@ class GANConfig:
     label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
 
     def __post_init__(self) -> None:
-        _require(self.latent_dim >= 1, "model.latent_dim", "must be >= 1", self.latent_dim)
-        _require(0.0 <= self.label_smoothing < 0.5, "model.label_smoothing", "must be in [0, 0.5)", self.label_smoothing)
+        require(self.latent_dim >= 1, "model.latent_dim", "must be >= 1", self.latent_dim)
+        require(0.0 <= self.label_smoothing < 0.5, "model.label_smoothing", "must be in [0, 0.5)", self.label_smoothing)
         self.generator.check("model.generator")
         self.discriminator.check("model.discriminator")
 
@@ -152,16 +152,16 @@ class DatasetConfig:
 
     def __post_init__(self) -> None:
         if self.image_size is not None:
-            _require(self.image_size >= 4, "dataset.image_size", "must be >= 4", self.image_size)
+            require(self.image_size >= 4, "dataset.image_size", "must be >= 4", self.image_size)
         if self.crop is not None:
-            _require(self.crop >= 1, "dataset.crop", "must be >= 1", self.crop)
-        _choice("dataset.on_bad_image", self.on_bad_image, ("skip", "fail"))
-        _choice("dataset.resize", self.resize, ("pad", "resize"))
+            require(self.crop >= 1, "dataset.crop", "must be >= 1", self.crop)
+        require_choice("dataset.on_bad_image", self.on_bad_image, ("skip", "fail"))
+        require_choice("dataset.resize", self.resize, ("pad", "resize"))
         if self.channels is not None:
-            _require(self.channels in (1, 3), "dataset.channels", "must be 1 or 3", self.channels)
-        _require(0.0 < self.test_fraction < 1.0, "dataset.test_fraction", "must be in (0, 1)", self.test_fraction)
+            require(self.channels in (1, 3), "dataset.channels", "must be 1 or 3", self.channels)
+        require(0.0 < self.test_fraction < 1.0, "dataset.test_fraction", "must be in (0, 1)", self.test_fraction)
         if self.max_examples is not None:
-            _require(self.max_examples >= 1, "dataset.max_examples", "must be >= 1", self.max_examples)
+            require(self.max_examples >= 1, "dataset.max_examples", "must be >= 1", self.max_examples)
 
 
 # ----------------------------------------------------------------------------- optimizers
@@ -174,9 +174,9 @@ class OptimizerConfig:
     clipnorm: Optional[float] = None
 
     def __post_init__(self) -> None:
-        _positive("optimizer.learning_rate", self.learning_rate)
+        require_positive("optimizer.learning_rate", self.learning_rate)
         if self.clipnorm is not None:
-            _positive("optimizer.clipnorm", self.clipnorm)
+            require_positive("optimizer.clipnorm", self.clipnorm)
 
 
 @dataclass
@@ -188,9 +188,9 @@ class AdamConfig(OptimizerConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(0.0 <= self.beta_1 < 1.0, "optimizer.beta_1", "must be in [0, 1)", self.beta_1)
-        _require(0.0 <= self.beta_2 < 1.0, "optimizer.beta_2", "must be in [0, 1)", self.beta_2)
-        _positive("optimizer.epsilon", self.epsilon)
+        require(0.0 <= self.beta_1 < 1.0, "optimizer.beta_1", "must be in [0, 1)", self.beta_1)
+        require(0.0 <= self.beta_2 < 1.0, "optimizer.beta_2", "must be in [0, 1)", self.beta_2)
+        require_positive("optimizer.epsilon", self.epsilon)
 
 
 @dataclass
@@ -202,9 +202,9 @@ class RMSpropConfig(OptimizerConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(0.0 <= self.rho < 1.0, "optimizer.rho", "must be in [0, 1)", self.rho)
-        _require(0.0 <= self.momentum < 1.0, "optimizer.momentum", "must be in [0, 1)", self.momentum)
-        _positive("optimizer.epsilon", self.epsilon)
+        require(0.0 <= self.rho < 1.0, "optimizer.rho", "must be in [0, 1)", self.rho)
+        require(0.0 <= self.momentum < 1.0, "optimizer.momentum", "must be in [0, 1)", self.momentum)
+        require_positive("optimizer.epsilon", self.epsilon)
 
 
 @dataclass
@@ -216,7 +216,7 @@ class SGDConfig(OptimizerConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(0.0 <= self.momentum < 1.0, "optimizer.momentum", "must be in [0, 1)", self.momentum)
+        require(0.0 <= self.momentum < 1.0, "optimizer.momentum", "must be in [0, 1)", self.momentum)
 
 
 # ----------------------------------------------------------------------------- trainer
@@ -239,26 +239,26 @@ class TrainerConfig:
     deterministic: bool = True  # bit-identical resume on CPU
 
     def __post_init__(self) -> None:
-        _require(self.steps >= 1, "trainer.steps", "must be >= 1", self.steps)
+        require(self.steps >= 1, "trainer.steps", "must be >= 1", self.steps)
         if self.epochs is not None:
-            _positive("trainer.epochs", self.epochs)
-        _require(self.batch_size >= 1, "trainer.batch_size", "must be >= 1", self.batch_size)
-        _require(self.steps_per_loop >= 1, "trainer.steps_per_loop", "must be >= 1", self.steps_per_loop)
+            require_positive("trainer.epochs", self.epochs)
+        require(self.batch_size >= 1, "trainer.batch_size", "must be >= 1", self.batch_size)
+        require(self.steps_per_loop >= 1, "trainer.steps_per_loop", "must be >= 1", self.steps_per_loop)
         for key in ("log_every", "image_every", "checkpoint_every"):
             value = getattr(self, key)
-            _require(value >= 1, f"trainer.{key}", "must be >= 1", value)
-            _require(
+            require(value >= 1, f"trainer.{key}", "must be >= 1", value)
+            require(
                 value % self.steps_per_loop == 0,
                 f"trainer.{key}",
                 f"must be a multiple of trainer.steps_per_loop ({self.steps_per_loop})",
                 value,
             )
-        _require(self.max_to_keep >= 1, "trainer.max_to_keep", "must be >= 1", self.max_to_keep)
-        _require(1 <= self.num_images <= 1024, "trainer.num_images", "must be in [1, 1024]", self.num_images)
-        _choice("trainer.strategy", self.strategy, ("auto", "default", "mirrored"))
-        _choice("trainer.precision", self.precision, ("auto", "float32", "mixed_float16", "mixed_bfloat16"))
+        require(self.max_to_keep >= 1, "trainer.max_to_keep", "must be >= 1", self.max_to_keep)
+        require(1 <= self.num_images <= 1024, "trainer.num_images", "must be in [1, 1024]", self.num_images)
+        require_choice("trainer.strategy", self.strategy, ("auto", "default", "mirrored"))
+        require_choice("trainer.precision", self.precision, ("auto", "float32", "mixed_float16", "mixed_bfloat16"))
         self.jit_compile = str(self.jit_compile).lower()
-        _choice("trainer.jit_compile", self.jit_compile, SWITCHES)
+        require_choice("trainer.jit_compile", self.jit_compile, SWITCHES)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -276,9 +276,9 @@ class TrainConfig:
     resume: Optional[str] = None  # a run directory to continue
 
     def __post_init__(self) -> None:
-        _require(self.latent_dim >= 1, "latent_dim", "must be >= 1", self.latent_dim)
-        _require(self.beta >= 0, "beta", "must be >= 0", self.beta)
-        _require(self.seed >= 0, "seed", "must be >= 0", self.seed)
+        require(self.latent_dim >= 1, "latent_dim", "must be >= 1", self.latent_dim)
+        require(self.beta >= 0, "beta", "must be >= 0", self.beta)
+        require(self.seed >= 0, "seed", "must be >= 0", self.seed)
 
 
 MODEL_SCHEMAS = {"ae": AEConfig, "vae": VAEConfig, "gan": GANConfig}

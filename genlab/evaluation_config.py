@@ -11,7 +11,7 @@ from typing import Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from genlab.config import _choice, _require
+from genlab.config import require, require_choice
 
 FEATURE_CHOICES = ("domain", "inception", "both")
 
@@ -31,15 +31,15 @@ class EvaluationSettings:
     kid_subset_size: int = 1000
 
     def __post_init__(self) -> None:
-        _require(self.n >= 4, "n", "must be >= 4", self.n)
-        _require(1 <= self.k <= 100000, "k", "must be in [1, 100000]", self.k)
+        require(self.n >= 4, "n", "must be >= 4", self.n)
+        require(1 <= self.k <= 100000, "k", "must be in [1, 100000]", self.k)
         if self.nll_n is not None:
-            _require(self.nll_n >= 1, "nll_n", "must be >= 1 (or null for the whole test split)", self.nll_n)
-        _require(self.seed >= 0, "seed", "must be >= 0", self.seed)
-        _choice("features", self.features, FEATURE_CHOICES)
-        _require(self.batch_size >= 1, "batch_size", "must be >= 1", self.batch_size)
-        _require(self.kid_subsets >= 1, "kid_subsets", "must be >= 1", self.kid_subsets)
-        _require(self.kid_subset_size >= 2, "kid_subset_size", "must be >= 2", self.kid_subset_size)
+            require(self.nll_n >= 1, "nll_n", "must be >= 1 (or null for the whole test split)", self.nll_n)
+        require(self.seed >= 0, "seed", "must be >= 0", self.seed)
+        require_choice("features", self.features, FEATURE_CHOICES)
+        require(self.batch_size >= 1, "batch_size", "must be >= 1", self.batch_size)
+        require(self.kid_subsets >= 1, "kid_subsets", "must be >= 1", self.kid_subsets)
+        require(self.kid_subset_size >= 2, "kid_subset_size", "must be >= 2", self.kid_subset_size)
 
     def key(self) -> dict:
         """The settings that change the numbers (batch_size and where the weights file is do not)."""
@@ -74,10 +74,10 @@ class ReportConfig(EvaluationSettings, _Runs):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(1 <= self.samples <= 1024, "samples", "must be in [1, 1024]", self.samples)
+        require(1 <= self.samples <= 1024, "samples", "must be in [1, 1024]", self.samples)
         if self.columns is not None:
-            _require(self.columns >= 1, "columns", "must be >= 1", self.columns)
-        _require(0 <= self.padding <= 64, "padding", "must be in [0, 64]", self.padding)
+            require(self.columns >= 1, "columns", "must be >= 1", self.columns)
+        require(0 <= self.padding <= 64, "padding", "must be in [0, 64]", self.padding)
 
 
 def register_evaluation_schemas() -> None:

@@ -13,25 +13,25 @@ from typing import Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from genlab.config import _choice, _positive, _require
+from genlab.config import require, require_choice, require_positive
 
 INTERPOLATION_METHODS = ("lerp", "slerp")
 MAX_FPS = 50.0  # GIF frames shorter than 20 ms are shown at 100 ms by browsers
 
 
 def _fps(value: float) -> None:
-    _require(0 < value <= MAX_FPS, "fps", f"must be in (0, {MAX_FPS:g}]", value)
+    require(0 < value <= MAX_FPS, "fps", f"must be in (0, {MAX_FPS:g}]", value)
 
 
 def _dims(key: str, dims: Optional[list[int]], count: Optional[int] = None) -> None:
     if dims is None:
         return
     if count is not None:
-        _require(len(dims) == count, key, f"must list exactly {count} dimensions", dims)
+        require(len(dims) == count, key, f"must list exactly {count} dimensions", dims)
     else:
-        _require(len(dims) >= 1, key, "must list at least one dimension", dims)
-    _require(all(dim >= 0 for dim in dims), key, "entries must be >= 0", dims)
-    _require(len(set(dims)) == len(dims), key, "entries must be different", dims)
+        require(len(dims) >= 1, key, "must list at least one dimension", dims)
+    require(all(dim >= 0 for dim in dims), key, "entries must be >= 0", dims)
+    require(len(set(dims)) == len(dims), key, "entries must be different", dims)
 
 
 @dataclass
@@ -44,8 +44,8 @@ class RenderConfig:
     padding: int = 2  # pixels between tiles
 
     def __post_init__(self) -> None:
-        _require(self.seed >= 0, "seed", "must be >= 0", self.seed)
-        _require(0 <= self.padding <= 64, "padding", "must be in [0, 64]", self.padding)
+        require(self.seed >= 0, "seed", "must be >= 0", self.seed)
+        require(0 <= self.padding <= 64, "padding", "must be in [0, 64]", self.padding)
 
 
 @dataclass
@@ -57,11 +57,11 @@ class SampleConfig(RenderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(1 <= self.n <= 4096, "n", "must be in [1, 4096]", self.n)
-        _require(self.temperature >= 0, "temperature", "must be >= 0", self.temperature)
+        require(1 <= self.n <= 4096, "n", "must be in [1, 4096]", self.n)
+        require(self.temperature >= 0, "temperature", "must be >= 0", self.temperature)
         if self.columns is not None:
-            _require(self.columns >= 1, "columns", "must be >= 1", self.columns)
-        _require(self.fit_examples >= 2, "fit_examples", "must be >= 2", self.fit_examples)
+            require(self.columns >= 1, "columns", "must be >= 1", self.columns)
+        require(self.fit_examples >= 2, "fit_examples", "must be >= 2", self.fit_examples)
 
 
 @dataclass
@@ -71,8 +71,8 @@ class ReconstructConfig(RenderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(1 <= self.n <= 4096, "n", "must be in [1, 4096]", self.n)
-        _require(self.columns >= 1, "columns", "must be >= 1", self.columns)
+        require(1 <= self.n <= 4096, "n", "must be in [1, 4096]", self.n)
+        require(self.columns >= 1, "columns", "must be >= 1", self.columns)
 
 
 @dataclass
@@ -97,11 +97,11 @@ class TraverseConfig(RenderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.index >= 0, "index", "must be >= 0", self.index)
+        require(self.index >= 0, "index", "must be >= 0", self.index)
         _dims("dims", self.dims)
-        _require(self.max_rows >= 1, "max_rows", "must be >= 1", self.max_rows)
-        _require(self.columns >= 2, "columns", "must be >= 2", self.columns)
-        _positive("range", self.range)
+        require(self.max_rows >= 1, "max_rows", "must be >= 1", self.max_rows)
+        require(self.columns >= 2, "columns", "must be >= 2", self.columns)
+        require_positive("range", self.range)
         _fps(self.fps)
 
 
@@ -115,10 +115,10 @@ class InterpolateConfig(RenderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.a >= 0, "a", "must be >= 0", self.a)
-        _require(self.b >= 0, "b", "must be >= 0", self.b)
-        _require(2 <= self.steps <= 1024, "steps", "must be in [2, 1024]", self.steps)
-        _choice("method", self.method, INTERPOLATION_METHODS)
+        require(self.a >= 0, "a", "must be >= 0", self.a)
+        require(self.b >= 0, "b", "must be >= 0", self.b)
+        require(2 <= self.steps <= 1024, "steps", "must be in [2, 1024]", self.steps)
+        require_choice("method", self.method, INTERPOLATION_METHODS)
         _fps(self.fps)
 
 
@@ -129,7 +129,7 @@ class ManifoldConfig(RenderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(2 <= self.n <= 64, "n", "must be in [2, 64]", self.n)
+        require(2 <= self.n <= 64, "n", "must be in [2, 64]", self.n)
         _dims("dims", self.dims, count=2)
 
 
@@ -140,7 +140,7 @@ class LatentsConfig(RenderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(self.n >= 2, "n", "must be >= 2", self.n)
+        require(self.n >= 2, "n", "must be >= 2", self.n)
         _dims("dims", self.dims, count=2)
 
 
@@ -154,8 +154,8 @@ class ArithmeticConfig(RenderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _require(len(self.alphas) >= 1, "alphas", "must list at least one value", self.alphas)
-        _require(1 <= self.n <= 256, "n", "must be in [1, 256]", self.n)
+        require(len(self.alphas) >= 1, "alphas", "must list at least one value", self.alphas)
+        require(1 <= self.n <= 256, "n", "must be in [1, 256]", self.n)
         _fps(self.fps)
 
 
