@@ -1,0 +1,615 @@
+"""Training throughput of genlab against the classic TensorFlow-tutorial loop, side by side.
+
+For each setting the benchmark builds genlab's Trainer (the object `genlab train`
+runs) on Fashion-MNIST and, in the same process, the loop of the TensorFlow
+tutorials: a ``@tf.function`` train step called once per batch of a
+``from_tensor_slices(float32).shuffle().batch()`` pipeline, with the same
+networks (same builder, same initial weights), batch size and optimizer. Rounds
+alternate genlab, the reference and genlab on a batch already in memory; the
+table shows medians (ratios: the median of the ratios within each round).
+
+genlab is timed through its compiled loop (``Trainer._train_loop``, called and
+read back as ``Trainer.train`` does), without the pictures and checkpoints that
+``train`` writes between loops; one run of ``Trainer.train`` itself, with them,
+is shown beside it. The reference keeps one iterator over the repeated
+pipeline, so it fills its shuffle buffer once, during warm-up (about 40 ms an
+epoch that a literal per-epoch loop would pay again). The reference computes in
+float32 as the tutorials do; genlab in whatever ``trainer.precision`` gives.
+
+Training FLOPs per image are counted from the networks (genlab.flops); the
+achieved rate is compared with the float32 matrix-multiply rate measured here.
+The header says how much CPU time other processes took while measuring: figures
+taken on a busy machine are not comparable.
+
+TensorFlow is imported only after the thread flags are read (they must be set
+before it runs anything), so its imports here sit inside the functions.
+
+    scripts/bench.sh                          # the table (several minutes on 2 cores)
+    scripts/bench.sh --quick                  # a smoke run: few steps, one round
+    scripts/bench.sh --setting dcgan --override trainer.jit_compile=true
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    title: str
+    overrides: list[str]
+    round_steps: int  # optimizer steps per timed round
+    quick_steps: int = 2
+
+
+# Network sizes from the TensorFlow CVAE and DCGAN tutorials and the course slides.
+SETTINGS = {
+    "vae-b32": Setting(
+        "VAE, TF CVAE tutorial nets, batch 32",
+        [
+            "model=vae",
+            "latent_dim=2",
+            "dataset.binarize=true",  # the tutorial's Bernoulli data
+            "model.encoder.widths=[32,64]",
+            "model.decoder.widths=[64,32]",
+            "model.decoder.reshape_channels=32",
+            "trainer.batch_size=32",
+            "optimizer.learning_rate=1e-4",
+        ],
+        round_steps=400,
+    ),
+    "vae-b100": Setting(
+        "VAE, course 32x32 nets, batch 100",
+        [
+            "model=vae",
+            "latent_dim=2",
+            "dataset.image_size=32",
+            "model.encoder.widths=[32,64,128]",
+            "model.decoder.widths=[128,64,32]",
+            "model.decoder.reshape_channels=128",
+            "trainer.batch_size=100",  # Adam at its default 1e-3, as in the slides
+        ],
+        round_steps=150,
+    ),
+    "dcgan": Setting(
+        "DCGAN tutorial nets, batch 256",
+        [
+            "model=gan",
+            "latent_dim=100",
+            "trainer.batch_size=256",
+            "optimizer.learning_rate=1e-4",
+        ],
+        round_steps=30,
+    ),
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few steps, one round, small matmul")
+    parser.add_argument("--rounds", type=int, default=None, help="alternating rounds per setting (default 5, quick 1)")
+    parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every setting's steps per round")
+    parser.add_argument("--setting", action="append", choices=sorted(SETTINGS), help="run only these (repeatable)")
+    parser.add_argument("--override", action="append", default=[], help="a genlab override for every setting")
+    parser.add_argument("--data-path", default=None, help="dataset.path for every setting (default: the usual places)")
+    parser.add_argument("--intra-op", type=int, default=None, help="tf.config intra-op threads (default: TF's)")
+    parser.add_argument("--inter-op", type=int, default=None, help="tf.config inter-op threads (default: TF's)")
+    parser.add_argument("--no-input", action="store_true", help="skip the batch-in-memory variant")
+    parser.add_argument("--no-sample", action="store_true", help="skip timing `genlab sample`")
+    parser.add_argument("--no-train", action="store_true", help="skip the end-to-end Trainer.train() run")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = parser.parse_args(argv)
+    if args.rounds is None:
+        args.rounds = 1 if args.quick else 5
+    return args
+
+
+def setup_tensorflow(args: argparse.Namespace):
+    """Import TensorFlow quietly and apply thread settings before any op runs."""
+    from genlab.native_output import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    import tensorflow as tf
+
+    # Every variant is a new tf.function traced once; TensorFlow's retracing warning
+    # counts across them and would cry wolf. The bench checks genlab's own trace count.
+    tf.get_logger().setLevel("ERROR")
+
+    if args.intra_op is not None:
+        tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
+    if args.inter_op is not None:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
+    return tf
+
+
+# ----------------------------------------------------------------------------- machine
+
+
+def matmul_gflops(size: int, repeats: int, trials: int = 3) -> float:
+    """float32 ``size`` x ``size`` matrix products per second, in GFLOP/s (best of ``trials``)."""
+    import tensorflow as tf
+
+    a = tf.random.normal([size, size], seed=1)
+    b = tf.random.normal([size, size], seed=2) / size**0.5  # keeps the chained products finite
+
+    @tf.function
+    def chain(x, count):
+        for _ in tf.range(count):
+            x = tf.matmul(x, b)
+        return x
+
+    chain(a, tf.constant(1)).numpy()
+    best = 0.0
+    for _ in range(trials):
+        start = time.perf_counter()
+        chain(a, tf.constant(repeats)).numpy()
+        best = max(best, 2 * size**3 * repeats / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+class OtherLoad:
+    """The share of the machine's CPU time that other processes used while this one measured."""
+
+    def __init__(self) -> None:
+        self.start = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float] | None:
+        try:
+            fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        busy_seconds = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+        own = os.times()
+        return time.perf_counter(), busy_seconds, own.user + own.system
+
+    def share(self) -> float | None:
+        end = self._sample()
+        if self.start is None or end is None:
+            return None
+        wall, busy, own = (after - before for after, before in zip(end, self.start))
+        return max(0.0, busy - own) / (wall * (os.cpu_count() or 1))
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+# ----------------------------------------------------------------------------- genlab
+
+
+def compose(overrides: list[str]):
+    """The typed config `genlab train` would run with these overrides."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+
+    from genlab.config import register_schemas, validate
+    from genlab.run import register_resolvers
+
+    register_schemas()
+    register_resolvers()
+    with initialize_config_module(config_module="genlab.conf", version_base="1.3"):
+        return validate(hydra_compose(config_name="train", overrides=overrides))
+
+
+def make_trainer(overrides: list[str], run_dir: Path):
+    from genlab.trainer import Trainer
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return Trainer(compose(overrides), run_dir)
+
+
+def run_genlab_steps(trainer, steps: int) -> dict[str, float]:
+    """``steps`` optimizer steps through the compiled loop, called and read back as ``train`` does."""
+    import tensorflow as tf
+
+    steps_per_loop = trainer.config.trainer.steps_per_loop
+    metrics: dict[str, float] = {}
+    remaining = steps
+    while remaining > 0:
+        length = min(steps_per_loop, remaining)
+        loop_metrics, done, _ = trainer._train_loop(tf.constant(length, tf.int64))
+        metrics = {name: float(value) for name, value in loop_metrics.items()}
+        remaining -= int(done)
+        if int(done) < length:
+            raise RuntimeError(f"non-finite loss while benchmarking: {metrics}")
+    return metrics
+
+
+class BatchInMemory:
+    """One scaled batch held in a variable: what the loop costs without any input work."""
+
+    steps_per_epoch = 1
+
+    def __init__(self, trainer):
+        import tensorflow as tf
+
+        self.images = tf.Variable(trainer.batches.batch(tf.constant(0, tf.int64)), trainable=False)
+
+    def start(self, step: int) -> None:
+        pass
+
+    def batch(self, step):
+        return self.images.read_value()
+
+
+def in_memory_twin(trainer):
+    """The same trainer (same model and variables) whose every step reuses one batch."""
+    import tensorflow as tf
+
+    twin = copy.copy(trainer)
+    twin.batches = BatchInMemory(trainer)
+    twin._train_step = tf.function(twin._one_step, jit_compile=trainer.runtime.jit_compile)
+    twin._train_loop = tf.function(twin._loop, jit_compile=False)
+    return twin
+
+
+# ----------------------------------------------------------------------------- reference
+
+
+def reference_images(trainer):
+    """The training images as the tutorials prepare them: float32 numpy in the model's range."""
+    import numpy as np
+
+    images = trainer.data.train_images.astype(np.float32) / 255.0
+    if trainer.config.dataset.binarize:
+        images = np.where(images > 0.5, 1.0, 0.0).astype(np.float32)
+    low, high = trainer.model.pixel_range
+    return (low + images * (high - low)).astype(np.float32)
+
+
+def tutorial_dataset(images, batch_size: int, seed: int):
+    """``from_tensor_slices(images).shuffle(len).batch(batch_size)``, repeated for a fixed step count."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed)
+    return dataset.batch(batch_size, drop_remainder=True).repeat()
+
+
+class Reference:
+    """The tutorials' training loop on a copy of a trainer's networks, written out by hand.
+
+    A fresh model object from the same builder gets the trainer's current weights;
+    its optimizers come from the same optimizer config. It computes in float32, as the
+    tutorials do, whatever precision genlab was given.
+    """
+
+    def __init__(self, trainer):
+        import keras
+        import tensorflow as tf
+
+        from genlab.models import build_model
+        from genlab.optimizers import build_optimizer
+
+        config = trainer.config
+        policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy("float32")
+        try:
+            self.model = build_model(config.model, trainer.data.image_shape, lambda: build_optimizer(config.optimizer))
+        finally:
+            keras.mixed_precision.set_global_policy(policy)
+        for name, network in self.networks(self.model).items():
+            network.set_weights(self.networks(trainer.model)[name].get_weights())
+        if getattr(config.model, "reconstruction_loss", "bce") != "bce":
+            raise ValueError("the reference loop writes the Bernoulli (bce) reconstruction loss only")
+        self.batch_size = config.trainer.batch_size
+        self.latent_dim = self.model.latent_dim
+        step = {"ae": self._autoencoder_step, "vae": self._vae_step, "gan": self._gan_step}[self.model.name]
+        self.train_step = tf.function(step)
+
+    @staticmethod
+    def networks(model) -> dict:
+        if model.name == "gan":
+            return {"generator": model.generator, "discriminator": model.discriminator}
+        return {"encoder": model.encoder, "decoder": model.decoder}
+
+    def run(self, batches):
+        """The classic loop: one compiled call per batch. Returns the last step's loss."""
+        loss = None
+        for images in batches:
+            loss = self.train_step(images)
+        return loss
+
+    # One step per model, as the tutorials write them (the AE and VAE losses are genlab's
+    # Bernoulli ones, so the AE can be checked against genlab step for step).
+
+    def _reconstruction(self, images, logits):
+        import tensorflow as tf
+
+        cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=logits)
+        return tf.reduce_mean(tf.reduce_sum(cross_entropy, axis=[1, 2, 3]))
+
+    def _apply(self, optimizer, tape, loss, variables) -> None:
+        gradients = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(gradients, variables))
+
+    def _autoencoder_step(self, images):
+        import tensorflow as tf
+
+        encoder, decoder = self.model.encoder, self.model.decoder
+        variables = encoder.trainable_variables + decoder.trainable_variables
+        with tf.GradientTape() as tape:
+            reconstruction = self._reconstruction(images, decoder(encoder(images, training=True), training=True))
+            loss = self.model.config.reconstruction_weight * reconstruction
+        self._apply(self.model.optimizer, tape, loss, variables)
+        return loss
+
+    def _vae_step(self, images):
+        import tensorflow as tf
+
+        encoder, decoder = self.model.encoder, self.model.decoder
+        variables = encoder.trainable_variables + decoder.trainable_variables
+        with tf.GradientTape() as tape:
+            mean, log_variance = tf.split(encoder(images, training=True), 2, axis=1)
+            codes = mean + tf.exp(0.5 * log_variance) * tf.random.normal(tf.shape(mean))
+            reconstruction = self._reconstruction(images, decoder(codes, training=True))
+            kl = 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(log_variance) - 1.0 - log_variance, axis=1)
+            weights = self.model.config
+            loss = weights.reconstruction_weight * reconstruction + weights.beta * tf.reduce_mean(kl)
+        self._apply(self.model.optimizer, tape, loss, variables)
+        return loss
+
+    def _gan_step(self, images):
+        import tensorflow as tf
+
+        generator, discriminator = self.model.generator, self.model.discriminator
+        noise = tf.random.normal([self.batch_size, self.latent_dim])
+        with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
+            generated = tf.tanh(generator(noise, training=True))
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated, training=True)
+            generator_loss = _cross_entropy(tf.ones_like(fake_output), fake_output)
+            discriminator_loss = _cross_entropy(tf.ones_like(real_output), real_output) + _cross_entropy(
+                tf.zeros_like(fake_output), fake_output
+            )
+        self._apply(self.model.generator_optimizer, generator_tape, generator_loss, generator.trainable_variables)
+        self._apply(
+            self.model.discriminator_optimizer,
+            discriminator_tape,
+            discriminator_loss,
+            discriminator.trainable_variables,
+        )
+        return discriminator_loss
+
+
+def _cross_entropy(labels, logits):
+    import tensorflow as tf
+
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+# ----------------------------------------------------------------------------- FLOPs
+
+
+def training_flops_per_image(model) -> int:
+    """FLOPs of one training step per image, from the model's networks (see genlab.flops)."""
+    from genlab import flops
+
+    if model.name == "gan":
+        # D on real images and on fakes for its own loss, plus the generator's gradient
+        # back through D on the fakes; G forward and backward.
+        discriminator = 2 * flops.training_flops(model.discriminator)
+        discriminator += flops.input_gradient_flops(model.discriminator)
+        return flops.training_flops(model.generator) + discriminator
+    return flops.training_flops(model.encoder) + flops.training_flops(model.decoder, input_gradient=True)
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Result:
+    name: str
+    title: str
+    batch_size: int
+    flops_per_image: int
+    precision: str  # genlab's; the reference always computes in float32
+    genlab: list[float] = field(default_factory=list)  # images/s per round
+    reference: list[float] = field(default_factory=list)
+    in_memory: list[float] = field(default_factory=list)
+    train: list[float] = field(default_factory=list)  # Trainer.train() end to end
+
+    def median(self, kind: str) -> float:
+        values = getattr(self, kind)
+        return statistics.median(values) if values else float("nan")
+
+    def ratio(self, kind: str, other: str) -> float:
+        """Median over rounds of the ratio within each round (robust to slow drifts of the machine)."""
+        pairs = list(zip(getattr(self, kind), getattr(self, other)))
+        return statistics.median(mine / theirs for mine, theirs in pairs) if pairs else float("nan")
+
+
+def timed(function, images: int) -> float:
+    start = time.perf_counter()
+    function()
+    return images / (time.perf_counter() - start)
+
+
+def bench_setting(name: str, args: argparse.Namespace, run_dir: Path) -> Result:
+    setting = SETTINGS[name]
+    overrides = [*setting.overrides, *args.override, "trainer.steps=1000000000"]
+    if args.data_path:
+        overrides.append(f"dataset.path={args.data_path}")
+    trainer = make_trainer(overrides, run_dir)
+    batch_size = trainer.config.trainer.batch_size
+    steps = setting.quick_steps if args.quick else max(1, round(setting.round_steps * args.steps_scale))
+    result = Result(name, setting.title, batch_size, training_flops_per_image(trainer.model), trainer.runtime.precision)
+
+    reference = Reference(trainer)
+    batches = iter(tutorial_dataset(reference_images(trainer), batch_size, trainer.config.seed))
+    twin = None if args.no_input else in_memory_twin(trainer)
+
+    # Warm-up: tracing, the reference's shuffle buffer, first-touch allocations.
+    warm_up = max(2, steps // 5)
+    run_genlab_steps(trainer, warm_up)
+    reference.run(itertools.islice(batches, warm_up))
+    if twin is not None:
+        run_genlab_steps(twin, warm_up)
+
+    images = steps * batch_size
+    for _ in range(args.rounds):
+        result.genlab.append(timed(lambda: run_genlab_steps(trainer, steps), images))
+        result.reference.append(timed(lambda: reference.run(itertools.islice(batches, steps)), images))
+        if twin is not None:
+            result.in_memory.append(timed(lambda: run_genlab_steps(twin, steps), images))
+    traces = trainer._train_loop.experimental_get_tracing_count()
+    if traces != 1:
+        print(f"warning: genlab's loop was traced {traces} times", file=sys.stderr)
+    if not args.no_train:
+        # What `genlab train` shows: the same loop plus its logs, pictures and checkpoints
+        # at the configured intervals (for a round this long: a few logs, a picture or two
+        # and the final checkpoint).
+        trainer.steps = int(trainer.step.numpy()) + steps
+        result.train.append(timed(trainer.train, images))
+    return result
+
+
+def time_command(command: list[str], repeats: int) -> float:
+    """Median wall time of a command, in seconds."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_sample(args: argparse.Namespace, workdir: Path) -> tuple[float, float] | None:
+    """`genlab sample` end to end, and a bare `import tensorflow`, in seconds; None if unavailable."""
+    genlab = shutil.which("genlab", path=str(Path(sys.executable).parent))
+    if genlab is None:
+        return None
+    help_run = subprocess.run([genlab, "sample", "--help"], capture_output=True)
+    if help_run.returncode != 0:
+        return None
+    run_dir = workdir / "sample-run"
+    train = [genlab, "train", "latent_dim=2", "trainer.steps=50", f"hydra.run.dir={run_dir}"]
+    if args.data_path:
+        train.append(f"dataset.path={args.data_path}")
+    subprocess.run(train, check=True, capture_output=True)
+    repeats = 1 if args.quick else 3
+    sample_command = [genlab, "sample", f"checkpoint={run_dir}", f"out={workdir / 'samples'}"]
+    bare_command = [sys.executable, "-c", "import tensorflow"]
+    if not args.quick:  # both read the same library files: time them warm
+        time_command(sample_command, 1)
+        time_command(bare_command, 1)
+    return time_command(sample_command, repeats), time_command(bare_command, repeats)
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def report(results: list[Result], matmul: float, sample: tuple[float, float] | None, header: str) -> str:
+    lines = [header, "ratios: median over rounds of genlab / reference (or real / in memory) within a round", ""]
+    lines.append(
+        f"{'setting':<40} {'genlab img/s':>12} {'reference':>10} {'ratio':>6} "
+        f"{'MFLOP/img':>9} {'GFLOP/s':>8} {'of matmul':>9} {'train() img/s':>13}"
+    )
+    for result in results:
+        genlab, reference = result.median("genlab"), result.median("reference")
+        achieved = genlab * result.flops_per_image / 1e9
+        train = f"{result.median('train'):>13.0f}" if result.train else f"{'-':>13}"
+        lines.append(
+            f"{result.title:<40} {genlab:>12.0f} {reference:>10.0f} {result.ratio('genlab', 'reference'):>5.2f}x "
+            f"{result.flops_per_image / 1e6:>9.1f} {achieved:>8.1f} {achieved / matmul:>8.0%} {train}"
+        )
+    lines.append("")
+    for result in results:
+        if result.in_memory:
+            lines.append(
+                f"input pipeline, {result.title}: real data {result.median('genlab'):.0f} img/s, "
+                f"batch in memory {result.median('in_memory'):.0f} img/s, "
+                f"ratio {result.ratio('genlab', 'in_memory'):.3f}"
+            )
+    if sample is not None:
+        lines.append(
+            f"genlab sample end to end {sample[0]:.2f} s, python -c 'import tensorflow' {sample[1]:.2f} s, "
+            f"ratio {sample[0] / sample[1]:.2f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    tf = setup_tensorflow(args)
+    names = args.setting or list(SETTINGS)
+    load_before = load_average()
+    size, repeats = (512, 4) if args.quick else (2048, 10)
+    matmul_before = matmul_gflops(size, repeats)
+
+    results = []
+    other_load = OtherLoad()
+    with tempfile.TemporaryDirectory(prefix="genlab-bench-") as workdir:
+        for name in names:
+            results.append(bench_setting(name, args, Path(workdir) / name))
+            print(f"measured {name}", file=sys.stderr, flush=True)
+        # the machine's rate is the better of two measurements, one before and one after
+        matmul = max(matmul_before, matmul_gflops(size, repeats))
+        others = other_load.share()
+        sample = None if args.no_sample else bench_sample(args, Path(workdir))
+    if not args.no_sample and sample is None:
+        print("`genlab sample` is not available: skipped", file=sys.stderr)
+
+    threads = tf.config.threading
+    header = "\n".join(
+        [
+            f"{os.cpu_count()} CPU cores ({cpu_name()}), TensorFlow {tf.__version__}, "
+            f"threads intra-op {threads.get_intra_op_parallelism_threads() or 'auto'} "
+            f"inter-op {threads.get_inter_op_parallelism_threads() or 'auto'}, "
+            f"oneDNN {os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'default')}",
+            f"load average {load_before} at start, {load_average()} at end; other processes used "
+            f"{'n/a' if others is None else f'{others:.0%}'} of the CPU time while measuring",
+            f"{args.rounds} rounds per setting, medians; overrides {args.override or 'none'}; genlab computes in "
+            f"{', '.join(sorted({result.precision for result in results}))}, the reference in float32",
+            f"float32 matmul {size}x{size}: {matmul:.1f} GFLOP/s",
+        ]
+    )
+    print(report(results, matmul, sample, header))
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "matmul_gflops": matmul,
+                    "load_before": load_before,
+                    "load_after": load_average(),
+                    "other_processes_cpu_share": others,
+                    "overrides": args.override,
+                    "intra_op": args.intra_op,
+                    "inter_op": args.inter_op,
+                    "sample": sample,
+                    "results": [vars(result) for result in results],
+                },
+                indent=1,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
