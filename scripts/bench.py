@@ -5,8 +5,9 @@ runs) on Fashion-MNIST and, in the same process, the loop of the TensorFlow
 tutorials: a ``@tf.function`` train step called once per batch of a
 ``from_tensor_slices(float32).shuffle().batch()`` pipeline, with the same
 networks (same builder, same initial weights), batch size and optimizer. Rounds
-alternate genlab, the reference and genlab on a batch already in memory; the
-table shows medians (ratios: the median of the ratios within each round).
+alternate genlab, the reference and genlab on a batch already in memory, each
+round starting with the next one; the table shows medians (ratios: the median
+of the ratios within each round).
 
 genlab is timed through its compiled loop (``Trainer._train_loop``, called and
 read back as ``Trainer.train`` does), without the pictures and checkpoints that
@@ -99,7 +100,7 @@ SETTINGS = {
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: few steps, one round, small matmul")
-    parser.add_argument("--rounds", type=int, default=None, help="alternating rounds per setting (default 5, quick 1)")
+    parser.add_argument("--rounds", type=int, default=None, help="alternating rounds per setting (default 6, quick 1)")
     parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every setting's steps per round")
     parser.add_argument("--setting", action="append", choices=sorted(SETTINGS), help="run only these (repeatable)")
     parser.add_argument("--override", action="append", default=[], help="a genlab override for every setting")
@@ -112,7 +113,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args(argv)
     if args.rounds is None:
-        args.rounds = 1 if args.quick else 5
+        args.rounds = 1 if args.quick else 6
     return args
 
 
@@ -473,11 +474,17 @@ def bench_setting(name: str, args: argparse.Namespace, run_dir: Path) -> Result:
         run_genlab_steps(twin, warm_up)
 
     images = steps * batch_size
-    for _ in range(args.rounds):
-        result.genlab.append(timed(lambda: run_genlab_steps(trainer, steps), images))
-        result.reference.append(timed(lambda: reference.run(itertools.islice(batches, steps)), images))
-        if twin is not None:
-            result.in_memory.append(timed(lambda: run_genlab_steps(twin, steps), images))
+    variants = [
+        (result.genlab, lambda: run_genlab_steps(trainer, steps)),
+        (result.reference, lambda: reference.run(itertools.islice(batches, steps))),
+    ]
+    if twin is not None:
+        variants.append((result.in_memory, lambda: run_genlab_steps(twin, steps)))
+    for round_number in range(args.rounds):
+        # each round starts with the next variant, so none always runs first or after another
+        shift = round_number % len(variants)
+        for measurements, run in variants[shift:] + variants[:shift]:
+            measurements.append(timed(run, images))
     traces = trainer._train_loop.experimental_get_tracing_count()
     if traces != 1:
         print(f"warning: genlab's loop was traced {traces} times", file=sys.stderr)
