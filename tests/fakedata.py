@@ -328,22 +328,28 @@ def write_celeba(directory: Path, n: int = 40, as_zip: bool = False, corrupt: in
 # ----------------------------------------------------------------------------- Olivetti
 
 
-def write_olivetti_home(directory: Path, seed: int = 0) -> Path:
-    """A scikit-learn data home holding the Olivetti faces as fetch_olivetti_faces stores them; returns it.
-
-    That is olivetti_py3.pkz: a joblib dump of the (400, 4096) pixel matrix whose rows
-    reshape to 64x64 transposed. Needs scikit-learn's joblib.
-    """
-    import joblib
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+def olivetti_levels(seed: int = 0) -> np.ndarray:
+    """400 64x64 uint8 faces, ten per person in order, spanning 0..255 (the loader rescales by min and max)."""
     levels = np.random.default_rng(seed).integers(0, 256, (400, 64, 64)).astype(np.uint8)
     for person in range(40):  # each person's pictures share a blob, so there is something to learn
         levels[person * 10 : person * 10 + 10] //= 2
         levels[person * 10 : person * 10 + 10] += (blob(person, 40, 64) * 127).astype(np.uint8)
-    levels[0, 0, 0], levels[0, 0, 1] = 0, 255  # scikit-learn rescales by the minimum and maximum
-    joblib.dump(levels.transpose(0, 2, 1).reshape(400, -1), directory / "olivetti_py3.pkz", compress=6)
+    levels[0, 0, 0], levels[0, 0, 1] = 0, 255
+    return levels
+
+
+def olivetti_matrix(levels: np.ndarray) -> np.ndarray:
+    """The official file's layout: a 4096x400 'faces' matrix, one column-major 64x64 picture per column."""
+    return np.ascontiguousarray(levels.transpose(0, 2, 1).reshape(len(levels), -1).T)
+
+
+def write_olivetti_home(directory: Path, seed: int = 0) -> Path:
+    """A folder holding olivettifaces.mat (MATLAB v5, as the official file) of olivetti_levels(seed); returns it."""
+    from scipy.io import savemat
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    savemat(directory / "olivettifaces.mat", {"faces": olivetti_matrix(olivetti_levels(seed))}, format="5")
     return directory
 
 

@@ -5,10 +5,14 @@ zip, the attribute and partition files, and a corrupt JPEG among the pictures.
 """
 from __future__ import annotations
 
+import hashlib
+import http.server
 import logging
 import pickle
+import socket
 import sys
-import types
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import fakedata
@@ -383,69 +387,169 @@ def test_fit_to_config_keeps_records_on_disk(tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------- Olivetti
 
 
-def fake_olivetti(seed: int = 0) -> types.SimpleNamespace:
-    """What fetch_olivetti_faces(shuffle=False) returns: 400 64x64 floats in [0, 1], ten per person in order."""
-    levels = np.random.default_rng(seed).integers(0, 256, (400, 64, 64))
-    levels[0, 0, 0], levels[0, 0, 1] = 0, 255
-    return types.SimpleNamespace(images=(levels / 255.0).astype(np.float32), target=np.arange(400) // 10)
-
-
 @pytest.fixture
-def sklearn_fetcher(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
-    """scikit-learn's fetcher replaced (installed or not) by one returning fake_olivetti(); returns its calls."""
-    calls: list[dict] = []
-
-    def fetch_olivetti_faces(**kwargs):
-        calls.append(kwargs)
-        return fake_olivetti()
-
-    datasets = types.ModuleType("sklearn.datasets")
-    datasets.fetch_olivetti_faces = fetch_olivetti_faces
-    package = types.ModuleType("sklearn")
-    package.datasets = datasets
-    monkeypatch.setitem(sys.modules, "sklearn", package)
-    monkeypatch.setitem(sys.modules, "sklearn.datasets", datasets)
-    return calls
+def olivetti_home(tmp_path: Path) -> Path:
+    """A folder holding a generated olivettifaces.mat in the official layout."""
+    pytest.importorskip("scipy.io")
+    return fakedata.write_olivetti_home(tmp_path / "olivetti")
 
 
-def test_olivetti_is_split_per_person_with_a_fixed_seed(sklearn_fetcher: list[dict], tmp_path: Path) -> None:
-    config = DatasetConfig(name="olivetti", path=str(tmp_path), download=False, test_fraction=0.2)
-    images = load_dataset(config)
-    assert sklearn_fetcher == [{"data_home": str(tmp_path), "shuffle": False, "download_if_missing": False}]
+def olivetti_config(path: Path | str | None, **overrides) -> DatasetConfig:
+    return DatasetConfig(name="olivetti", path=None if path is None else str(path), test_fraction=0.2, **overrides)
+
+
+def one_line_error(error: pytest.ExceptionInfo, *fragments: str) -> str:
+    message = str(error.value)
+    assert "\n" not in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def test_olivetti_is_split_per_person_with_the_files_pixels(olivetti_home: Path) -> None:
+    images = load_dataset(olivetti_config(olivetti_home, download=False))
     assert images.train_images.shape == (320, 64, 64, 1) and images.test_images.shape == (80, 64, 64, 1)
     assert images.train_images.dtype == np.uint8
     assert np.bincount(images.train_labels).tolist() == [8] * 40
     assert np.bincount(images.test_labels).tolist() == [2] * 40
     assert images.class_names[0] == "person 0" and len(images.class_names) == 40
-    # pixel values survive exactly, each with its own person's label
-    source = np.rint(fake_olivetti().images * 255).astype(np.uint8)
-    rows = {image.tobytes(): index for index, image in enumerate(source)}
+    # Every picture comes out exactly as generated (the file's 0..255 scaled to [0, 1] and back), with its person's label.
+    rows = {image.tobytes(): index for index, image in enumerate(fakedata.olivetti_levels())}
     for split in ("train", "test"):
         for image, label in zip(getattr(images, f"{split}_images"), getattr(images, f"{split}_labels")):
             assert rows[image[..., 0].tobytes()] // 10 == label
-    again = load_dataset(config)
+    again = load_dataset(olivetti_config(olivetti_home / olivetti.FILENAME, download=False))  # the file itself
     np.testing.assert_array_equal(again.test_images, images.test_images)
+    np.testing.assert_array_equal(again.train_labels, images.train_labels)
 
 
-def test_olivetti_default_place_and_download(sklearn_fetcher: list[dict]) -> None:
-    load_dataset(DatasetConfig(name="olivetti", test_fraction=0.2, image_size=32, channels=3))
-    assert sklearn_fetcher[-1]["data_home"] is None and sklearn_fetcher[-1]["download_if_missing"] is True
+def test_olivetti_pixels_are_scaled_by_the_files_minimum_and_maximum(tmp_path: Path) -> None:
+    from scipy.io import savemat
+
+    faces = np.random.default_rng(1).uniform(0.2, 0.7, (4096, 400))  # MATLAB doubles, not 0..255
+    savemat(tmp_path / olivetti.FILENAME, {"faces": faces})
+    read = olivetti.read_faces(tmp_path / olivetti.FILENAME)
+    expected = (faces.T.astype(np.float32) - np.float32(faces.min())) / np.float32(faces.max() - faces.min())
+    np.testing.assert_allclose(read, expected.reshape(400, 64, 64).transpose(0, 2, 1), atol=1e-6)
+    assert read.min() == 0.0 and read.max() == 1.0 and read.dtype == np.float32
+    assert read[3, 5, 7] == pytest.approx(expected[3, 7 * 64 + 5], abs=1e-6)  # column-major: row 5, column 7
 
 
-def test_olivetti_without_scikit_learn_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "sklearn", None)
-    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
-    with pytest.raises(DataError, match=r"pip install scikit-learn .*genlab\[faces\]"):
-        load_dataset(DatasetConfig(name="olivetti"))
+def test_olivetti_found_in_the_keras_cache_without_download(olivetti_home: Path, isolated: Path) -> None:
+    cached = isolated / ".keras" / "datasets" / "olivetti"
+    cached.mkdir(parents=True)
+    (olivetti_home / olivetti.FILENAME).rename(cached / olivetti.FILENAME)
+    images = load_dataset(olivetti_config(None, download=False))
+    assert f"reading {cached / olivetti.FILENAME}" in images.notes[0]
 
 
-def test_olivetti_not_downloaded_is_a_clear_error(sklearn_fetcher: list[dict], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    def missing(**kwargs):
-        raise OSError("Data not found and `download_if_missing` is False")
+def test_olivetti_missing_file_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError) as error:
+        load_dataset(olivetti_config(tmp_path, download=False))
+    one_line_error(error, olivetti.FILENAME, str(tmp_path), "dataset.path", olivetti.URL)
+    with pytest.raises(DataError) as error:
+        load_dataset(olivetti_config(None, download=False))
+    one_line_error(error, olivetti.FILENAME, "download is off", ".keras/datasets/olivetti", olivetti.URL)
 
-    monkeypatch.setattr(sys.modules["sklearn.datasets"], "fetch_olivetti_faces", missing)
-    with pytest.raises(DataError, match=rf"not in {tmp_path} and download is off"):
-        load_dataset(DatasetConfig(name="olivetti", path=str(tmp_path), download=False))
+
+def test_olivetti_never_reads_scikit_learns_pickle_cache(tmp_path: Path) -> None:
+    sentinel = tmp_path / "unpickled"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(sentinel), "w"))
+
+    (tmp_path / "olivetti_py3.pkz").write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(DataError) as error:
+        load_dataset(olivetti_config(tmp_path, download=False))
+    one_line_error(error, olivetti.FILENAME, "pickle, which genlab does not read")
+    assert not sentinel.exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "text", "no faces", "wrong shape", "constant"])
+def test_olivetti_damaged_file_is_a_one_line_error_naming_it(damage: str, olivetti_home: Path) -> None:
+    from scipy.io import savemat
+
+    path = olivetti_home / olivetti.FILENAME
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "text":
+        path.write_text("<html>not found</html>\n")
+    elif damage == "no faces":
+        savemat(path, {"pictures": np.zeros((4096, 400), np.uint8)})
+    elif damage == "wrong shape":
+        savemat(path, {"faces": np.zeros((4096, 399), np.uint8)})
+    else:
+        savemat(path, {"faces": np.full((4096, 400), 7, np.uint8)})
+    with pytest.raises(DataError) as error:
+        load_dataset(olivetti_config(olivetti_home, download=False))
+    one_line_error(error, str(path))
+
+
+def test_olivetti_without_scipy_says_how_to_install(olivetti_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "scipy.io", None)
+    with pytest.raises(DataError) as error:
+        load_dataset(olivetti_config(olivetti_home, download=False))
+    one_line_error(error, "pip install scipy", "genlab[faces]")
+
+
+@pytest.fixture
+def olivetti_server(olivetti_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """olivetti.URL served from localhost with the generated file's checksum; yields the requested paths."""
+    body = (olivetti_home / olivetti.FILENAME).read_bytes()
+    requested: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requested.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setattr(olivetti, "URL", f"http://127.0.0.1:{server.server_address[1]}/files/5976027")
+    monkeypatch.setattr(olivetti, "SHA256", hashlib.sha256(body).hexdigest())
+    try:
+        yield requested
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_olivetti_is_downloaded_once_with_its_checksum(olivetti_server: list[str], isolated: Path) -> None:
+    images = load_dataset(olivetti_config(None, download=True))
+    target = isolated / ".keras" / "datasets" / "olivetti"
+    assert olivetti_server == ["/files/5976027"]
+    assert [path.name for path in target.iterdir()] == [olivetti.FILENAME]  # no temporary file left
+    assert images.train_images.shape == (320, 64, 64, 1)
+    load_dataset(olivetti_config(None, download=True))
+    assert len(olivetti_server) == 1  # the second load reads the downloaded file
+
+
+def test_olivetti_download_with_a_wrong_checksum_keeps_nothing(
+    olivetti_server: list[str], isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(olivetti, "SHA256", "0" * 64)
+    with pytest.raises(DataError) as error:
+        load_dataset(olivetti_config(None, download=True))
+    one_line_error(error, "checksum mismatch", olivetti.URL, olivetti.FILENAME)
+    assert not list((isolated / ".keras" / "datasets" / "olivetti").iterdir())
+
+
+def test_olivetti_without_network_names_the_url_and_where_to_put_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as probe:  # a port nothing listens on: the connection is refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setattr(olivetti, "URL", f"http://127.0.0.1:{port}/files/5976027")
+    with pytest.raises(DataError) as error:
+        load_dataset(olivetti_config(None, download=True))
+    one_line_error(error, "download failed", olivetti.URL, olivetti.FILENAME, ".keras/datasets/olivetti", "dataset.path")
 
 
 def test_stratified_split_keeps_every_label_on_both_sides() -> None:
@@ -481,15 +585,21 @@ def test_training_on_generated_celeba_through_the_cli(tmp_path: Path) -> None:
     assert unknown.returncode != 0 and "Smiling" in unknown.output and "Traceback" not in unknown.output
 
 
-@pytest.mark.skipif(not __import__("importlib").util.find_spec("sklearn"), reason="scikit-learn not installed")
-def test_training_on_olivetti_through_the_cli(tmp_path: Path) -> None:
-    home = fakedata.write_olivetti_home(tmp_path / "scikit_learn_data")
-    dataset_args = ["dataset=olivetti", f"dataset.path={home}", "dataset.download=false"]
+def test_training_on_olivetti_through_the_cli(olivetti_home: Path, tmp_path: Path) -> None:
+    dataset_args = ["dataset=olivetti", f"dataset.path={olivetti_home}", "dataset.download=false"]
     run_dir = tmp_path / "run"
     result = run_genlab(*tiny_train_args("vae", dataset_args, steps=5), f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert result.returncode == 0, result.output
     assert "320 train and 80 test faces of 40 people" in result.output
     assert "olivetti 64x64x1 (320 images)" in result.output
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    dataset_args = ["dataset=olivetti", f"dataset.path={empty}", "dataset.download=false"]
+    missing = run_genlab(*tiny_train_args("vae", dataset_args, steps=5), f"hydra.run.dir={tmp_path / 'run2'}", cwd=tmp_path)
+    errors = [line for line in missing.stderr.splitlines() if line.startswith("genlab: error:")]
+    assert missing.returncode != 0 and "Traceback" not in missing.output, missing.output
+    assert len(errors) == 1 and olivetti.FILENAME in errors[0] and str(empty) in errors[0], missing.output
 
 
 # ----------------------------------------------------------------------------- memory
