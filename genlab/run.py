@@ -6,12 +6,13 @@ import os
 import shutil
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from genlab.commands import fail
-from genlab.config import config_groups_text
+from genlab.config import MODEL_SCHEMAS, OPTIMIZER_SCHEMAS, config_groups_text
+from genlab.data import SOURCES
 from genlab.errors import GenlabError
 
 if TYPE_CHECKING:
@@ -88,23 +89,58 @@ def save_config(run_dir: Path, cfg: DictConfig, overrides: list[str]) -> None:
 
 
 def load_config(run_dir: Path) -> DictConfig:
+    """The run's saved config, checked so that nothing in it is ever evaluated.
+
+    A run directory may come from someone else. genlab saves configs resolved, so an
+    interpolation (``${oc.env:...}``, or a resolver such as ``genlab_run_dir``, which
+    creates directories) is refused, never resolved; so is a ``_target_`` key, and a
+    model, optimizer or dataset name that is not one of genlab's own.
+    """
     path = run_dir / CONFIG_FILE
     if not path.is_file():
         raise GenlabError(f"{run_dir} is not a genlab run directory: {CONFIG_FILE} is missing")
-    try:
-        cfg = OmegaConf.load(path)
-    except Exception as error:  # yaml errors come in many types
-        raise GenlabError(f"cannot read {path}: {error}") from None
+    cfg = _load_yaml(path)
     if not isinstance(cfg, DictConfig):
         raise GenlabError(f"{path} does not hold a config mapping")
+    plain = OmegaConf.to_container(cfg, resolve=False)
+    for key, value in _walk(plain):
+        if key.rsplit(".", 1)[-1] == "_target_":
+            raise GenlabError(f"{path}: {key}: class paths are never instantiated from a saved config; refusing it")
+        if isinstance(value, str) and "${" in value:
+            raise GenlabError(f"{path}: {key} holds an interpolation ({value[:60]!r}); saved configs are resolved, refusing it")
+    for group, known in (("model", MODEL_SCHEMAS), ("optimizer", OPTIMIZER_SCHEMAS), ("dataset", SOURCES)):
+        section = plain.get(group)
+        name = section.get("name") if isinstance(section, dict) else None
+        if not isinstance(name, str) or name not in known:
+            raise GenlabError(f"{path}: {group}.name={name!r} is not one of genlab's: {', '.join(known)}")
     return cfg
 
 
+def _load_yaml(path: Path) -> DictConfig | ListConfig:
+    """OmegaConf's YAML loader is a safe one (no Python tags); its errors become one line."""
+    try:
+        return OmegaConf.load(path)
+    except Exception as error:  # yaml and OmegaConf errors come in many types
+        raise GenlabError(f"cannot read {path}: {' '.join(str(error).split())}") from None
+
+
+def _walk(node: object, key: str = "") -> Iterator[tuple[str, object]]:
+    """(dotted key, value) of every node of a plain container, the containers included."""
+    yield key, node
+    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for name, child in children:
+        yield from _walk(child, f"{key}[{name}]" if isinstance(node, list) else f"{key}.{name}" if key else str(name))
+
+
 def load_overrides(run_dir: Path) -> list[str]:
+    """The command-line overrides the run was started with, as written (never resolved)."""
     path = run_dir / OVERRIDES_FILE
     if not path.is_file():
         return []
-    return [str(item) for item in OmegaConf.load(path)]
+    overrides = OmegaConf.to_container(_load_yaml(path), resolve=False)
+    if not isinstance(overrides, list) or any(isinstance(item, (dict, list)) for item in overrides):
+        raise GenlabError(f"{path} does not hold a list of overrides")
+    return [str(item) for item in overrides]
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -18,7 +18,7 @@ SOURCES = ("fashion_mnist", "mnist", "cifar10", "folder", "celeba", "olivetti")
 
 def load_dataset(config: DatasetConfig) -> ImageSet:
     """Read the source named ``config.name`` and fit its images to the config (still uint8)."""
-    if config.name not in SOURCES:
+    if not isinstance(config.name, str) or config.name not in SOURCES:
         raise ConfigError(f"dataset.name must be one of {', '.join(SOURCES)} (got {config.name!r})")
     source = importlib.import_module(f"genlab.data.{config.name}")
     return fit_to_config(source.load(config), config)
