@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import tempfile
 from pathlib import Path
 
 import tensorflow as tf
@@ -20,10 +21,12 @@ log = logging.getLogger("genlab.checkpoints")
 
 
 class CheckpointStore:
-    def __init__(self, directory: Path, max_to_keep: int, **trackables: object):
+    def __init__(self, directory: Path, max_to_keep: int, writes: bool = True, **trackables: object):
         self.directory = directory
+        self.writes = writes
         self.checkpoint = tf.train.Checkpoint(**trackables)
-        self._repair_state_file()
+        if writes:
+            self._repair_state_file()
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=max_to_keep)
 
     def _repair_state_file(self) -> None:
@@ -50,11 +53,23 @@ class CheckpointStore:
     def latest(self) -> str | None:
         return self.manager.latest_checkpoint
 
-    def save(self, step: int) -> str:
+    def save(self, step: int) -> str | None:
+        if not self.writes:
+            self._save_to_scratch()
+            return None
         with quiet_native_stderr():  # TF 2.21 prints a timing line on every save
             path = self.manager.save(checkpoint_number=step)
         log.debug("saved %s", path)
         return path
+
+    def _save_to_scratch(self) -> None:
+        """Save and throw away: a multi-worker save may involve every worker, but only the chief's is kept."""
+        scratch = tempfile.mkdtemp(prefix="genlab-worker-checkpoint-")
+        try:
+            with quiet_native_stderr():
+                self.checkpoint.write(str(Path(scratch) / "ckpt"))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def remove_leftovers(self) -> None:
         """Delete the temporary folders of a save that was killed half-way (TensorFlow's ``*_temp``)."""

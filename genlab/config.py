@@ -233,7 +233,8 @@ class TrainerConfig:
     checkpoint_every: int = 500
     max_to_keep: int = 3
     num_images: int = 64  # images in every sample grid and progress frame
-    strategy: str = "auto"  # auto | default | mirrored
+    strategy: str = "auto"  # auto | default | mirrored | multi_worker
+    cpu_devices: int = 1  # logical devices the CPU is split into (mirrored without GPUs)
     precision: str = "auto"  # auto | float32 | mixed_float16 | mixed_bfloat16
     jit_compile: str = "auto"  # auto | true | false
     deterministic: bool = True  # bit-identical resume on CPU
@@ -255,7 +256,8 @@ class TrainerConfig:
             )
         require(self.max_to_keep >= 1, "trainer.max_to_keep", "must be >= 1", self.max_to_keep)
         require(1 <= self.num_images <= 1024, "trainer.num_images", "must be in [1, 1024]", self.num_images)
-        require_choice("trainer.strategy", self.strategy, ("auto", "default", "mirrored"))
+        require_choice("trainer.strategy", self.strategy, ("auto", "default", "mirrored", "multi_worker"))
+        require(1 <= self.cpu_devices <= 64, "trainer.cpu_devices", "must be in [1, 64]", self.cpu_devices)
         require_choice("trainer.precision", self.precision, ("auto", "float32", "mixed_float16", "mixed_bfloat16"))
         self.jit_compile = str(self.jit_compile).lower()
         require_choice("trainer.jit_compile", self.jit_compile, SWITCHES)

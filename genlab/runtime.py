@@ -1,13 +1,18 @@
-"""Process-wide TensorFlow settings for one job: precision, XLA, seeds, determinism."""
+"""Process-wide TensorFlow settings for one job: devices, strategy, precision, XLA, seeds, determinism."""
 from __future__ import annotations
 
 import gc
+import logging
 from dataclasses import dataclass
 
 import keras
 import tensorflow as tf
 
+from genlab.cluster import ClusterRole, cluster_role
 from genlab.config import TrainerConfig
+from genlab.errors import ConfigError
+
+log = logging.getLogger("genlab.runtime")
 
 
 @dataclass(frozen=True)
@@ -15,22 +20,100 @@ class Runtime:
     precision: str
     jit_compile: bool
     devices: str
+    strategy: tf.distribute.Strategy
+    role: ClusterRole
+    distributed: bool  # a strategy other than TensorFlow's default one
+
+    @property
+    def num_replicas(self) -> int:
+        return int(self.strategy.num_replicas_in_sync)
+
+    @property
+    def is_chief(self) -> bool:
+        return self.role.is_chief
 
 
 def configure(trainer: TrainerConfig, seed: int) -> Runtime:
     """Start from a clean Keras state and apply the trainer's switches.
 
     ``auto`` means mixed_float16 and XLA on a GPU, float32 without XLA on a CPU,
-    where both measured slower.
+    where both measured slower; the strategy spreads each batch over every local
+    device (``mirrored``) and over the workers TF_CONFIG names (``multi_worker``).
     """
+    # tf.distribute logs every all-reduce it builds at INFO; genlab's own line names the strategy.
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)
+    role = cluster_role()
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        _split_cpu(trainer.cpu_devices)
+    # Collective ops must be set up before anything else starts TensorFlow's runtime.
+    strategy_name, strategy = _strategy(trainer.strategy, role, gpus, trainer.cpu_devices)
     keras.backend.clear_session(free_memory=True)
     gc.collect()
-    gpus = tf.config.list_physical_devices("GPU")
     precision = trainer.precision if trainer.precision != "auto" else ("mixed_float16" if gpus else "float32")
-    jit_compile = {"true": True, "false": False, "auto": bool(gpus)}[trainer.jit_compile]
+    distributed = strategy_name != "default"
+    jit_compile = _jit_compile(trainer.jit_compile, bool(gpus), strategy_name)
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(seed)
     if trainer.deterministic:
         tf.config.experimental.enable_op_determinism()
-    devices = f"{len(gpus)} GPU" if gpus else "CPU"
-    return Runtime(precision=precision, jit_compile=jit_compile, devices=devices)
+    devices = f"{len(gpus)} GPU" if gpus else ("CPU" if trainer.cpu_devices == 1 else f"{trainer.cpu_devices} CPU devices")
+    if strategy.num_replicas_in_sync > 1 or role.is_multi_worker:
+        devices += f", {strategy_name} over {strategy.num_replicas_in_sync} replicas"
+        if role.is_multi_worker:
+            devices += f" ({role.name} of {role.num_workers} workers)"
+    return Runtime(
+        precision=precision, jit_compile=jit_compile, devices=devices, strategy=strategy, role=role, distributed=distributed
+    )
+
+
+def _jit_compile(switch: str, on_gpu: bool, strategy_name: str) -> bool:
+    """XLA compiles the model step alone, which cannot hold a strategy's gradient all-reduce."""
+    if switch == "true" and strategy_name != "default":
+        raise ConfigError(
+            f"trainer.jit_compile=true cannot be used with trainer.strategy={strategy_name}: the compiled step "
+            "would have to synchronise the replicas' gradients; use trainer.jit_compile=auto or false"
+        )
+    return {"true": True, "false": False, "auto": on_gpu and strategy_name == "default"}[switch]
+
+
+def _split_cpu(count: int) -> None:
+    """Present the CPU as ``count`` logical devices, so ``mirrored`` can run without GPUs."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if len(current or [None]) == count:
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError:
+        raise ConfigError(
+            f"trainer.cpu_devices={count}: TensorFlow already runs in this process with "
+            f"{len(current or [None])} CPU device(s); run jobs with other device counts in their own process"
+        ) from None
+
+
+# A process can join one multi-worker cluster only; sweep jobs after the first reuse it.
+_multi_worker_strategy: tf.distribute.Strategy | None = None
+
+
+def _strategy(name: str, role: ClusterRole, gpus: list, cpu_devices: int) -> tuple[str, tf.distribute.Strategy]:
+    """The strategy ``name`` asks for (``auto`` resolved), with its resolved name."""
+    local_devices = len(gpus) if gpus else cpu_devices
+    if name == "auto":
+        name = "multi_worker" if role.is_multi_worker else ("mirrored" if local_devices > 1 else "default")
+    if role.is_multi_worker and name != "multi_worker":
+        raise ConfigError(
+            f"trainer.strategy={name}: TF_CONFIG describes {role.num_workers} workers; "
+            "use trainer.strategy=multi_worker (or auto), or unset TF_CONFIG"
+        )
+    if name == "default":
+        return name, tf.distribute.get_strategy()
+    if name == "mirrored":
+        kind, count = ("gpu", len(gpus)) if gpus else ("cpu", cpu_devices)
+        devices = [f"/{kind}:{index}" for index in range(count)]
+        return name, tf.distribute.MirroredStrategy(devices)
+    global _multi_worker_strategy
+    if _multi_worker_strategy is None:
+        _multi_worker_strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        log.info("joined the cluster as %s of %d workers", role.name, role.num_workers)
+    return name, _multi_worker_strategy

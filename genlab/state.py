@@ -39,8 +39,14 @@ def seed_generator_states(models: list[keras.Model]) -> list[tf.Variable]:
     return states
 
 
-def build_state(config: Any, image_shape: tuple[int, int, int], run_dir: Path, loss_scaling: bool) -> TrainingState:
-    """Model with built optimizers, step counter and RNG, tied to the run's checkpoints."""
+def build_state(
+    config: Any, image_shape: tuple[int, int, int], run_dir: Path, loss_scaling: bool, owns_run_dir: bool = True
+) -> TrainingState:
+    """Model with built optimizers, step counter and RNG, tied to the run's checkpoints.
+
+    A process that does not own the run directory (a non-chief worker) restores from
+    its checkpoints but saves only to a scratch folder of its own.
+    """
     model = build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer, loss_scaling))
     model.build_optimizers()
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
@@ -50,6 +56,7 @@ def build_state(config: Any, image_shape: tuple[int, int, int], run_dir: Path, l
     checkpoints = CheckpointStore(
         run_dir / rundir.CHECKPOINT_DIR,
         config.trainer.max_to_keep,
+        writes=owns_run_dir,
         step=step,
         rng=rng,
         seed_generators=seed_generator_states(networks),

@@ -7,6 +7,7 @@ stop signals.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -86,9 +88,17 @@ class Trainer:
         self.data = load_dataset(config.dataset)
         for note in self.data.notes:
             log.info("%s", note)
-        state = build_state(
-            config, self.data.image_shape, run_dir, loss_scaling=self.runtime.precision == "mixed_float16"
-        )
+        self.strategy = self.runtime.strategy
+        self.is_chief = self.runtime.is_chief
+        self.replica_batch_size = _replica_batch_size(config.trainer.batch_size, self.runtime.num_replicas)
+        with self.strategy.scope():  # variables mirrored on every replica
+            state = build_state(
+                config,
+                self.data.image_shape,
+                run_dir,
+                loss_scaling=self.runtime.precision == "mixed_float16",
+                owns_run_dir=self.is_chief,
+            )
         self.model, self.step, self.rng, self.checkpoints = state.model, state.step, state.rng, state.checkpoints
         self.steps = total_steps(config, self.data.num_train)
         self.batches = make_batches(
@@ -98,11 +108,20 @@ class Trainer:
             self.model.pixel_range,
             config.dataset.binarize,
         )
-        rundir.save_run_info(run_dir, self.data, self.runtime.precision)
-        self.writer = tf.summary.create_file_writer(str(run_dir / rundir.TENSORBOARD_DIR))
+        # Only the chief writes into the run directory; other workers compute the same steps.
+        if self.is_chief:
+            rundir.save_run_info(run_dir, self.data, self.runtime.precision)
+            self.writer = tf.summary.create_file_writer(str(run_dir / rundir.TENSORBOARD_DIR))
+        else:
+            self.writer = tf.summary.create_noop_writer()
         self.fixed_codes, self.fixed_images = self._fixed_inputs()
         self._train_loop = tf.function(self._loop, jit_compile=False)
-        self._compiled_model_step = tf.function(self._model_step, jit_compile=self.runtime.jit_compile)
+        # Under a strategy the step must not be a nested tf.function: its gradient
+        # all-reduce has to join the replicas inside strategy.run.
+        if not self.runtime.distributed:
+            self._compiled_model_step = tf.function(self._model_step, jit_compile=self.runtime.jit_compile)
+        else:
+            self._compiled_model_step = self._model_step
 
     # ------------------------------------------------------------------ compiled part
 
@@ -111,8 +130,21 @@ class Trainer:
         metrics = self.model.train_step(images, self.rng)
         return {name: tf.cast(metrics[name], tf.float32) for name in self.model.metric_names}
 
+    def _replica_step(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """One replica's update on its slice of the global batch (all of it without a strategy)."""
+        if self.runtime.num_replicas > 1:
+            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+            start = replica * self.replica_batch_size
+            images = images[start : start + self.replica_batch_size]
+        return self._compiled_model_step(images)
+
     def _one_step(self) -> dict[str, tf.Tensor]:
-        metrics = self._compiled_model_step(self.batches.batch(self.step))
+        # Every worker derives the same global batch from the step and takes its replicas' slices.
+        per_replica = self.strategy.run(self._replica_step, args=(self.batches.batch(self.step),))
+        metrics = {
+            name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+            for name, value in per_replica.items()
+        }
         self.step.assign_add(1)
         return metrics
 
@@ -158,6 +190,8 @@ class Trainer:
 
     def _write_images(self, step: int) -> None:
         """Progress frame from the fixed inputs, plus the same grids in TensorBoard."""
+        if not self.is_chief:
+            return
         grids = {}
         if self.model.has_encoder:
             grids["reconstructions"] = tile(self._reconstructions(), columns=8)
@@ -170,6 +204,8 @@ class Trainer:
                 tf.summary.image(name, grid[None])
 
     def _write_scalars(self, step: int, metrics: dict[str, float], images_per_second: float) -> None:
+        if not self.is_chief:
+            return
         with self.writer.as_default(step=step):
             for name, value in metrics.items():
                 tf.summary.scalar(f"train/{name}", value)
@@ -180,12 +216,14 @@ class Trainer:
     def _trim_history(self, step: int) -> None:
         """Drop history lines past the restored step (written after the last checkpoint of a killed run)."""
         path = self.run_dir / rundir.HISTORY_FILE
-        if path.exists():
+        if self.is_chief and path.exists():
             lines = [line for line in path.read_text().splitlines() if line.strip()]
             kept = [line for line in lines if json.loads(line)["step"] <= step]
             path.write_text("".join(line + "\n" for line in kept))
 
     def _final_pictures(self) -> None:
+        if not self.is_chief:
+            return
         if self.model.has_encoder:
             save_png(tile(self._reconstructions(), columns=8), self.run_dir / "reconstructions.png")
         if self.model.name != "ae":
@@ -193,7 +231,8 @@ class Trainer:
 
     def train(self) -> TrainResult:
         config = self.config.trainer
-        self.checkpoints.remove_leftovers()
+        if self.is_chief:
+            self.checkpoints.remove_leftovers()
         restored = self.checkpoints.restore_latest()
         start = int(self.step.numpy())
         if restored:
@@ -243,13 +282,14 @@ class Trainer:
                         interval_images, interval_start = 0, time.perf_counter()
                     if step % config.image_every == 0 or last:
                         self._write_images(step)
-                    if step % config.checkpoint_every == 0 or last or stop.received:
+                    stopping = self._any_worker_stopping(stop.received is not None)
+                    if step % config.checkpoint_every == 0 or last or stopping:
                         self.checkpoints.save(step)
-                    if stop.received and not last:
+                    if stopping and not last:
                         raise TrainingInterrupted(
                             f"stopped at step {step} of {self.steps}; checkpoint saved. "
                             f"Continue with: genlab train resume={self.run_dir}",
-                            stop.received,
+                            stop.received or signal.SIGTERM,
                         )
         finally:
             reporter.close()
@@ -258,7 +298,20 @@ class Trainer:
         self._final_pictures()
         traces = self._train_loop.experimental_get_tracing_count()
         log.info("finished at step %d: %s", int(self.step.numpy()), format_metrics(metrics))
+        if self.runtime.role.is_multi_worker:  # every worker prints it: they must agree
+            log.info("%s: weights sha256 %s", self.runtime.role.name, weights_fingerprint(self.model))
         return TrainResult(self.run_dir, int(self.step.numpy()), metrics, traces)
+
+    def _any_worker_stopping(self, stopping: bool) -> bool:
+        """Whether any worker received a stop signal, so that all stop after the same step."""
+        if not self.runtime.role.is_multi_worker:
+            return stopping
+        return bool(self._count_stopping(tf.constant(float(stopping))) > 0)
+
+    @tf.function
+    def _count_stopping(self, flag: tf.Tensor) -> tf.Tensor:
+        per_replica = self.strategy.run(tf.identity, args=(flag,))
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
     def _stop_non_finite(self, bad_step: int, metrics: dict[str, tf.Tensor]) -> None:
         latest = self.checkpoints.latest()
@@ -268,6 +321,27 @@ class Trainer:
             f"non-finite loss at step {bad_step} ({values}); training stopped and {kept}. "
             "Try a lower optimizer.learning_rate."
         )
+
+
+def weights_fingerprint(model: Any) -> str:
+    """A hash of every network weight's bytes, in a fixed order."""
+    digest = hashlib.sha256()
+    for name, trackable in sorted(model.trackables().items()):
+        if isinstance(trackable, keras.Model):
+            for variable in trackable.weights:
+                digest.update(name.encode() + variable.path.encode())
+                digest.update(np.asarray(variable.numpy()).tobytes())
+    return digest.hexdigest()
+
+
+def _replica_batch_size(batch_size: int, replicas: int) -> int:
+    """trainer.batch_size is the global batch: it must split evenly over the replicas."""
+    if batch_size % replicas:
+        raise GenlabError(
+            f"trainer.batch_size={batch_size} does not split evenly over {replicas} replicas; "
+            f"use a multiple of {replicas}"
+        )
+    return batch_size // replicas
 
 
 def train(config: Any, run_dir: Path) -> TrainResult:

@@ -113,10 +113,11 @@ def resolve_config(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> Dict
     return cfg
 
 
-def prepare_run(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> Any:
-    """Check the config, write it into the run directory, return the typed config object."""
+def prepare_run(cfg: DictConfig, run_dir: Path, overrides: list[str], save: bool = True) -> Any:
+    """Check the config, write it into the run directory (when ``save``), return the typed config object."""
     resolved = resolve_config(cfg, run_dir, overrides)
     config = validate(resolved)
-    saved_overrides = rundir.load_overrides(run_dir) if cfg.resume else overrides
-    rundir.save_config(run_dir, resolved, saved_overrides)
+    if save:
+        saved_overrides = rundir.load_overrides(run_dir) if cfg.resume else overrides
+        rundir.save_config(run_dir, resolved, saved_overrides)
     return config

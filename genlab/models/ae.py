@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from genlab.config import AEConfig
 from genlab.models import nets
-from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients
+from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients, replica_share
 
 
 def reconstruction_error(kind: str, images: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
@@ -63,7 +63,7 @@ class AutoEncoder(GenerativeModel):
     def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
             metrics = self.losses(images, rng, training=True)
-            scaled_loss = self.optimizer.scale_loss(metrics["loss"])
+            scaled_loss = self.optimizer.scale_loss(replica_share(metrics["loss"]))
         apply_gradients(self.optimizer, tape, scaled_loss, self.variables)
         return metrics
 

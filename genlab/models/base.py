@@ -47,6 +47,18 @@ class GenerativeModel:
         return tf.clip_by_value((tf.cast(images, tf.float32) - low) / (high - low), 0.0, 1.0)
 
 
+def replica_share(loss: tf.Tensor) -> tf.Tensor:
+    """This replica's part of a loss averaged over its own images.
+
+    Under a tf.distribute strategy the optimizer sums the replicas' gradients, so each
+    replica contributes its mean divided by the number of replicas: the update is then
+    the gradient of the mean over the global batch. Without a strategy this divides by 1.
+    """
+    context = tf.distribute.get_replica_context()
+    replicas = context.num_replicas_in_sync if context is not None else 1
+    return loss if replicas == 1 else loss / replicas
+
+
 def apply_gradients(
     optimizer: keras.optimizers.Optimizer, tape: tf.GradientTape, scaled_loss: tf.Tensor, variables: list
 ) -> None:

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from genlab.config import GANConfig
 from genlab.models import nets
-from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients
+from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients, replica_share
 
 
 def _bce(targets: float, logits: tf.Tensor) -> tf.Tensor:
@@ -50,8 +50,8 @@ class GAN(GenerativeModel):
             fake_logits = self.discriminator(fakes, training=True)
             d_loss = _bce(1.0 - self.config.label_smoothing, real_logits) + _bce(0.0, fake_logits)
             g_loss = _bce(1.0, fake_logits)  # non-saturating: maximise log D(G(z))
-            scaled_d_loss = self.discriminator_optimizer.scale_loss(d_loss)
-            scaled_g_loss = self.generator_optimizer.scale_loss(g_loss)
+            scaled_d_loss = self.discriminator_optimizer.scale_loss(replica_share(d_loss))
+            scaled_g_loss = self.generator_optimizer.scale_loss(replica_share(g_loss))
         apply_gradients(
             self.discriminator_optimizer, discriminator_tape, scaled_d_loss, self.discriminator.trainable_variables
         )

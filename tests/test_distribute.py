@@ -1,0 +1,181 @@
+"""trainer.strategy: one run over two logical CPU devices, and over two worker processes on localhost."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import GENLAB, run_genlab, tiny_train_args
+from genlab.cluster import cluster_role
+from genlab.errors import ConfigError
+from test_train_cli import history
+
+STEPS = 20
+
+
+def losses(run_dir: Path, metric: str = "loss") -> np.ndarray:
+    return np.array([entry[metric] for entry in history(run_dir)])
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for each in sockets:
+        each.bind(("127.0.0.1", 0))
+    ports = [each.getsockname()[1] for each in sockets]
+    for each in sockets:
+        each.close()
+    return ports
+
+
+def tf_config(ports: list[int], index: int) -> str:
+    cluster = {"worker": [f"localhost:{port}" for port in ports]}
+    return json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+
+
+def start_workers(args: list[str], run_dir: Path, cwd: Path, count: int = 2) -> list[subprocess.Popen]:
+    ports = free_ports(count)
+    return [
+        subprocess.Popen(
+            [GENLAB, *args, "trainer.strategy=multi_worker", f"hydra.run.dir={run_dir}"],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TF_CONFIG": tf_config(ports, index)},
+        )
+        for index in range(count)
+    ]
+
+
+def finish(workers: list[subprocess.Popen], timeout: float = 300) -> list[str]:
+    outputs = []
+    for worker in workers:
+        stdout, stderr = worker.communicate(timeout=timeout)
+        outputs.append(stdout + stderr)
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def single_device_ae(tmp_path_factory: pytest.TempPathFactory, idx_dataset_args: list[str]) -> Path:
+    workdir = tmp_path_factory.mktemp("single")
+    run_dir = workdir / "run"
+    result = run_genlab(*tiny_train_args("ae", idx_dataset_args, STEPS), f"hydra.run.dir={run_dir}", cwd=workdir)
+    assert result.returncode == 0, result.output
+    return run_dir
+
+
+def test_mirrored_over_two_cpu_devices_follows_the_single_device_loss_curve(
+    single_device_ae: Path, idx_dataset_args: list[str], tmp_path: Path
+) -> None:
+    """The AE is deterministic: two half batches with halved losses give the full batch's update."""
+    run_dir = tmp_path / "run"
+    args = tiny_train_args("ae", idx_dataset_args, STEPS) + ["trainer.strategy=mirrored", "trainer.cpu_devices=2"]
+    result = run_genlab(*args, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    assert "mirrored over 2 replicas" in result.output
+    assert len(history(run_dir)) == len(history(single_device_ae))
+    np.testing.assert_allclose(losses(run_dir), losses(single_device_ae), rtol=1e-4)
+    assert losses(run_dir)[-1] < losses(run_dir)[0]
+
+    # The mirrored run's checkpoint renders on one device.
+    rendered = run_genlab("reconstruct", f"checkpoint={run_dir}", f"out={tmp_path / 'rec.png'}", cwd=tmp_path)
+    assert rendered.returncode == 0, rendered.output
+    assert (tmp_path / "rec.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("model", ["vae", "gan"])
+def test_mirrored_trains_the_stochastic_models(model: str, idx_dataset_args: list[str], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    result = run_genlab(
+        *tiny_train_args(model, idx_dataset_args, STEPS), "trainer.cpu_devices=2", f"hydra.run.dir={run_dir}", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.output
+    assert "mirrored over 2 replicas" in result.output  # auto picks mirrored for two devices
+    metric = "d_loss" if model == "gan" else "loss"
+    assert np.all(np.isfinite(losses(run_dir, metric)))
+    assert (run_dir / "checkpoints" / f"ckpt-{STEPS}.index").exists()
+
+
+def test_two_workers_agree_and_follow_the_single_device_loss_curve(
+    single_device_ae: Path, idx_dataset_args: list[str], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    outputs = finish(start_workers(tiny_train_args("ae", idx_dataset_args, STEPS), run_dir, tmp_path))
+    for index, output in enumerate(outputs):
+        assert f"finished at step {STEPS}" in output, output
+        assert f"worker {index} of 2 workers" in output
+        assert "Traceback" not in output
+    fingerprints = [re.search(r"weights sha256 ([0-9a-f]{64})", output).group(1) for output in outputs]
+    assert fingerprints[0] == fingerprints[1]
+
+    # Only the chief wrote: one history line per logged step, one set of checkpoints, no lock left.
+    steps = [entry["step"] for entry in history(run_dir)]
+    assert steps == sorted(set(steps)) == [entry["step"] for entry in history(single_device_ae)]
+    np.testing.assert_allclose(losses(run_dir), losses(single_device_ae), rtol=1e-4)
+    assert sorted(path.name for path in (run_dir / "checkpoints").glob("*.index")) == ["ckpt-10.index", "ckpt-20.index"]
+    assert not (run_dir / ".lock").exists()
+
+
+def test_a_stopped_worker_stops_every_worker_with_a_checkpoint_that_resumes(
+    idx_dataset_args: list[str], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    workers = start_workers(tiny_train_args("ae", idx_dataset_args, steps=100000), run_dir, tmp_path)
+    deadline = time.time() + 180
+    while not (run_dir / "history.jsonl").exists():
+        assert time.time() < deadline and all(worker.poll() is None for worker in workers)
+        time.sleep(0.1)
+    workers[1].send_signal(signal.SIGINT)  # the non-chief: the chief must still save and stop
+    outputs = finish(workers)
+    assert [worker.returncode for worker in workers] == [128 + signal.SIGTERM, 128 + signal.SIGINT]
+    stopped = [int(re.search(r"stopped at step (\d+)", output).group(1)) for output in outputs]
+    assert stopped[0] == stopped[1]
+    assert (run_dir / "checkpoints" / f"ckpt-{stopped[0]}.index").exists()
+
+    # The multi-worker checkpoint continues on a single device.
+    resumed = run_genlab("train", f"resume={run_dir}", f"trainer.steps={stopped[0] + 10}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.output
+    assert f"resuming from {run_dir / 'checkpoints' / f'ckpt-{stopped[0]}'}" in resumed.output
+
+
+@pytest.mark.parametrize(
+    "extra, env, message",
+    [
+        (["trainer.cpu_devices=2", "trainer.batch_size=15"], {}, "trainer.batch_size=15 does not split evenly over 2"),
+        (["trainer.cpu_devices=2", "trainer.jit_compile=true"], {}, "trainer.jit_compile=true cannot be used with trainer.strategy=mirrored"),
+        ([], {"TF_CONFIG": tf_config([1, 2], 1)}, "give every worker the same run directory with hydra.run.dir"),
+        (["trainer.strategy=mirrored", "hydra.run.dir=RUN"], {"TF_CONFIG": tf_config([1, 2], 0)}, "use trainer.strategy=multi_worker"),
+        ([], {"TF_CONFIG": "{not json"}, "TF_CONFIG is not a valid cluster description"),
+        (["trainer.strategy=parameter_server"], {}, "trainer.strategy"),
+        (["trainer.cpu_devices=0"], {}, "trainer.cpu_devices"),
+    ],
+)
+def test_bad_distribution_settings_are_refused_cleanly(
+    extra: list[str], env: dict[str, str], message: str, idx_dataset_args: list[str], tmp_path: Path
+) -> None:
+    extra = [item.replace("RUN", str(tmp_path / "run")) for item in extra]
+    result = run_genlab(*tiny_train_args("ae", idx_dataset_args, steps=10), *extra, cwd=tmp_path, env=env)
+    assert result.returncode != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    leftovers = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert leftovers == [], leftovers
+
+
+def test_cluster_role_reads_tf_config() -> None:
+    assert cluster_role({}).is_chief and not cluster_role({}).is_multi_worker
+    worker = cluster_role({"TF_CONFIG": tf_config([1, 2, 3], 2)})
+    assert (worker.name, worker.num_workers, worker.is_chief) == ("worker 2", 3, False)
+    assert cluster_role({"TF_CONFIG": tf_config([1, 2], 0)}).is_chief
+    with_chief = {"cluster": {"chief": ["a:1"], "worker": ["b:1"]}, "task": {"type": "worker", "index": 0}}
+    assert not cluster_role({"TF_CONFIG": json.dumps(with_chief)}).is_chief
+    with pytest.raises(ConfigError, match="task worker 5 is not in the cluster"):
+        cluster_role({"TF_CONFIG": tf_config([1], 5)})
