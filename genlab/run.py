@@ -159,16 +159,26 @@ def has_checkpoint(run_dir: Path) -> bool:
 
 
 def discard_unstarted(run_dir: Path) -> bool:
-    """Remove a new run directory that failed before its first checkpoint.
+    """Undo the start of a run that failed before its first checkpoint.
 
-    Only a directory holding nothing but what genlab writes at start-up is removed,
-    so nothing of the user's is ever deleted.
+    Only a directory holding nothing but what genlab writes at start-up is touched.
+    A directory genlab created for this run is removed; one that was named on the
+    command line (``hydra.run.dir``, a sweep job) keeps existing, emptied of genlab's
+    files, because genlab never deletes a directory it did not create.
     """
     if not run_dir.is_dir() or has_checkpoint(run_dir):
         return False
-    if any(entry.name not in _UNSTARTED_ENTRIES for entry in run_dir.iterdir()):
+    entries = list(run_dir.iterdir())
+    if any(entry.name not in _UNSTARTED_ENTRIES for entry in entries):
         return False
-    shutil.rmtree(run_dir)
+    if run_dir.resolve() in {Path(created).resolve() for created in _created_run_dirs.values()}:
+        shutil.rmtree(run_dir)
+        return True
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
     return True
 
 

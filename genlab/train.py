@@ -14,6 +14,7 @@ from genlab.commands import exit_on_user_error
 from genlab.config import register_schemas
 from genlab.errors import GenlabError
 from genlab.native_output import import_tensorflow_quietly
+from genlab.parallel_sweep import exits_as_failed_jobs
 from genlab.training_config import prepare_run
 
 log = logging.getLogger("genlab.train")
@@ -32,6 +33,7 @@ def _already_finished(config, run_dir: Path) -> bool:
 
 
 @hydra.main(version_base="1.3", config_path="pkg://genlab.conf", config_name="train")
+@exits_as_failed_jobs
 def main(cfg: DictConfig) -> None:
     with exit_on_user_error():
         run_dir = Path(HydraConfig.get().runtime.output_dir)

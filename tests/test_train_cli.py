@@ -260,3 +260,24 @@ def test_precision_and_xla_switches_train_on_the_cpu(switch: str, idx_dataset_ar
     assert all(np.isfinite(entry["d_loss"]) and np.isfinite(entry["g_loss"]) for entry in history(run_dir))
     expected = switch.split("=")[1] if "precision" in switch else "XLA"
     assert expected in result.output
+
+
+def test_a_failed_start_empties_but_keeps_a_directory_it_did_not_create(
+    idx_dataset_args: list[str], tmp_path: Path
+) -> None:
+    """The batch is larger than the data set: the run fails after its config was written."""
+    named = tmp_path / "named"
+    named.mkdir()
+    args = tiny_train_args("ae", idx_dataset_args, steps=10) + ["trainer.batch_size=1000", f"hydra.run.dir={named}"]
+    result = run_genlab(*args, cwd=tmp_path)
+    assert result.returncode != 0 and "trainer.batch_size" in result.output
+    assert named.is_dir() and list(named.iterdir()) == []
+
+    (named / "notes.txt").write_text("mine")  # something of the user's: nothing is removed
+    result = run_genlab(*args, cwd=tmp_path)
+    assert result.returncode != 0
+    assert (named / "notes.txt").read_text() == "mine" and (named / ".hydra" / "config.yaml").exists()
+
+    generated = run_genlab(*args[:-1], cwd=tmp_path)  # a directory genlab made for the run is removed
+    assert generated.returncode != 0
+    assert not list(tmp_path.glob("outputs/*/*"))
