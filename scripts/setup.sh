@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 python=${PYTHON:-python3}
 extras=""
-[ "${1:-}" = "test" ] && extras="[test,faces]"  # faces: scikit-learn, for the Olivetti tests
+[ "${1:-}" = "test" ] && extras="[test,faces]"  # faces: scipy, for the Olivetti tests
 
 if [ ! -x .venv/bin/python ]; then
     echo "setup: creating .venv with $($python --version)"

@@ -1,7 +1,6 @@
 """The course presets in conf/experiment/: each composes, holds the course's facts, and trains a few steps."""
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import fakedata
@@ -109,9 +108,8 @@ def preset_data(tmp_path_factory: pytest.TempPathFactory, idx_dir: Path) -> dict
         "fashion_vae": idx,
         "cifar10_gan": [f"dataset.path={fakedata.write_cifar10_binary(root / 'cifar', n_train=50)}"],
         "celeba_vae": [f"dataset.path={fakedata.write_celeba(root / 'celeba', n=40)}"],
+        "olivetti_vae": [f"dataset.path={fakedata.write_olivetti_home(root / 'olivetti')}", "dataset.download=false"],
     }
-    if importlib.util.find_spec("sklearn"):
-        data["olivetti_vae"] = [f"dataset.path={fakedata.write_olivetti_home(root / 'olivetti')}", "dataset.download=false"]
     return data
 
 
