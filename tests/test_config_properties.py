@@ -24,6 +24,8 @@ KEYS = [
     "trainer.num_images",
     "trainer.precision",
     "trainer.jit_compile",
+    "trainer.strategy",
+    "trainer.cpu_devices",
     "optimizer.learning_rate",
     "model.encoder.widths",
     "model.encoder.kernel_size",
