@@ -1,6 +1,7 @@
 """`genlab train`: compose the config, prepare the run directory, train."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from genlab import run as rundir
+from genlab.cluster import ClusterRole, cluster_role
 from genlab.commands import exit_on_user_error
 from genlab.config import register_schemas
 from genlab.errors import GenlabError
@@ -32,15 +34,34 @@ def _already_finished(config, run_dir: Path) -> bool:
     return True
 
 
+def _check_shared_run_dir(role: ClusterRole, resume: str | None) -> None:
+    """Every worker of a multi-worker job must name the same run directory; a time-stamped one would differ."""
+    hydra_overrides = HydraConfig.get().overrides.hydra
+    given = [item for item in hydra_overrides if item.startswith(("hydra.run.dir=", "hydra.sweep.dir="))]
+    if role.is_multi_worker and not given and resume in (None, ""):
+        raise GenlabError(
+            f"this process is {role.name} of {role.num_workers} workers (TF_CONFIG): give every worker the same "
+            "run directory with hydra.run.dir=DIR (on a file system they all see)"
+        )
+
+
 @hydra.main(version_base="1.3", config_path="pkg://genlab.conf", config_name="train")
 @exits_as_failed_jobs
 def main(cfg: DictConfig) -> None:
     with exit_on_user_error():
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         started = rundir.has_checkpoint(run_dir)
-        with rundir.RunLock(run_dir):
+        try:
+            role = cluster_role()
+            _check_shared_run_dir(role, cfg.resume)
+        except GenlabError:
+            if not started:  # the time-stamped directory Hydra just made for this process
+                rundir.discard_unstarted(run_dir)
+            raise
+        # The chief owns the run directory; the other workers of a multi-worker job only read it.
+        with rundir.RunLock(run_dir) if role.is_chief else contextlib.nullcontext():
             try:
-                config = prepare_run(cfg, run_dir, list(HydraConfig.get().overrides.task))
+                config = prepare_run(cfg, run_dir, list(HydraConfig.get().overrides.task), save=role.is_chief)
                 if _already_finished(config, run_dir):
                     print(f"run directory: {run_dir}")
                     return
@@ -50,7 +71,7 @@ def main(cfg: DictConfig) -> None:
 
                 trainer = Trainer(config, run_dir)
             except GenlabError:
-                if not started:
+                if not started and role.is_chief:
                     rundir.discard_unstarted(run_dir)
                 raise
             try:
