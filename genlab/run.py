@@ -1,6 +1,7 @@
 """A run directory: where it is, what it holds, and the config it was trained with."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -65,10 +66,20 @@ def _create_run_dir(model: str, dataset: str, stamp: str) -> str:
     raise GenlabError(f"could not create a new run directory under {parent}")
 
 
+MAX_JOB_DIR_NAME = 200
+
+
 def job_dir_name(override_dirname: str) -> str:
-    """A sweep job's sub-directory: its overrides, made safe as one path component."""
+    """A sweep job's sub-directory: its overrides, made safe as one path component.
+
+    Replacing characters or shortening a long name could make two jobs' names equal;
+    such names end in a hash of the full overrides instead.
+    """
     name = re.sub(r"[^A-Za-z0-9=,._+-]", "_", override_dirname)
-    return name[:200] or "default"
+    if name == override_dirname and len(name) <= MAX_JOB_DIR_NAME:
+        return name or "default"
+    digest = hashlib.sha256(override_dirname.encode()).hexdigest()[:12]
+    return f"{name[: MAX_JOB_DIR_NAME - len(digest) - 1]}_{digest}"
 
 
 def register_resolvers() -> None:

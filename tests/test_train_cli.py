@@ -281,3 +281,14 @@ def test_a_failed_start_empties_but_keeps_a_directory_it_did_not_create(
     generated = run_genlab(*args[:-1], cwd=tmp_path)  # a directory genlab made for the run is removed
     assert generated.returncode != 0
     assert not list(tmp_path.glob("outputs/*/*"))
+
+
+def test_sweep_job_directories_stay_apart_when_names_are_shortened_or_cleaned() -> None:
+    from genlab.run import MAX_JOB_DIR_NAME, job_dir_name
+
+    long_prefix = "model.encoder.widths=[" + ",".join(["64"] * 60) + "]"
+    names = {job_dir_name(f"{long_prefix},trainer.steps={steps}") for steps in (20, 100000)}
+    assert len(names) == 2 and all(len(name) <= MAX_JOB_DIR_NAME for name in names)
+    assert job_dir_name("a=x/y") != job_dir_name("a=x_y")
+    assert job_dir_name("beta=4,seed=1") == "beta=4,seed=1"
+    assert all("/" not in name for name in names | {job_dir_name("a=x/../y")})
