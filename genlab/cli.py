@@ -20,6 +20,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Hydra's run modes; it accepts one per command and otherwise fails with a traceback.
+HYDRA_MODES = {
+    "-r": "--run", "--run": "--run",
+    "-m": "--multirun", "--multirun": "--multirun",
+    "-c": "--cfg", "--cfg": "--cfg",
+    "-i": "--info", "--info": "--info",
+    "-sc": "--shell-completion", "--shell-completion": "--shell-completion",
+}  # fmt: skip
+
+
 def usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [
@@ -41,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = args[0], args[1:]
     if command not in COMMANDS:
         print(f"genlab: unknown command '{command}'\n\n{usage()}", file=sys.stderr)
+        return 2
+    modes = sorted({HYDRA_MODES[arg] for arg in rest if arg in HYDRA_MODES})
+    if len(modes) > 1:
+        print(f"genlab: error: {' and '.join(modes)} cannot be combined; give one of them", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[command][0])
     # Hydra reads its overrides from sys.argv.

@@ -129,3 +129,9 @@ def test_an_unknown_launcher_is_a_clean_error(tmp_path: Path) -> None:
     assert "Could not find 'hydra/launcher/nope'" in result.output
     assert "joblib" in result.output and "slurm" in result.output  # the available launchers are listed
     assert "Traceback" not in result.output
+
+
+def test_two_hydra_modes_at_once_are_a_clean_error(tmp_path: Path) -> None:
+    result = run_genlab("train", "-m", "hydra/launcher=slurm", "--cfg", "hydra", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--cfg and --multirun cannot be combined" in result.output and "Traceback" not in result.output
