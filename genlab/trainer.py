@@ -58,14 +58,20 @@ def total_steps(config: Any, num_train: int) -> int:
 
 
 class _StopSignals:
-    """Turns SIGINT/SIGTERM into a flag the loop checks between compiled calls."""
+    """Turns SIGINT/SIGTERM/SIGUSR2 into a flag the loop checks between compiled calls.
+
+    Slurm (through submitit) sends SIGUSR2 before a job's time limit or preemption; the
+    run saves first, then the handler that was there before (submitit's requeue) runs.
+    """
+
+    NUMBERS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2)
 
     def __init__(self) -> None:
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> "_StopSignals":
-        for number in (signal.SIGINT, signal.SIGTERM):
+        for number in self.NUMBERS:
             self._previous[number] = signal.signal(number, self._handle)
         return self
 
@@ -78,6 +84,9 @@ class _StopSignals:
     def __exit__(self, *exc: Any) -> None:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
+        previous = self._previous.get(signal.SIGUSR2)
+        if self.received == signal.SIGUSR2 and callable(previous):
+            previous(signal.SIGUSR2, None)
 
 
 class Trainer:

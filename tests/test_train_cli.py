@@ -134,7 +134,10 @@ def test_kill_during_training_then_resume_ends_at_the_configured_step(idx_datase
     assert again.returncode == 0 and "nothing to do" in again.output
 
 
-def test_sigterm_saves_and_says_how_to_resume(idx_dataset_args: list[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGUSR2])  # USR2: Slurm's time-limit warning
+def test_sigterm_saves_and_says_how_to_resume(
+    stop_signal: signal.Signals, idx_dataset_args: list[str], tmp_path: Path
+) -> None:
     run_dir = tmp_path / "run"
     args = tiny_train_args("vae", idx_dataset_args, steps=100000) + [f"hydra.run.dir={run_dir}"]
     process = subprocess.Popen([GENLAB, *args], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -142,9 +145,9 @@ def test_sigterm_saves_and_says_how_to_resume(idx_dataset_args: list[str], tmp_p
     while not (run_dir / "checkpoints" / "checkpoint").exists():
         assert time.time() < deadline and process.poll() is None
         time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(stop_signal)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 128 + signal.SIGTERM
+    assert process.returncode == 128 + stop_signal
     assert f"genlab train resume={run_dir}" in stderr
     assert "Traceback" not in stderr
     saved_step = int((run_dir / "checkpoints" / "checkpoint").read_text().split("ckpt-")[1].split('"')[0])
