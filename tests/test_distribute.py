@@ -181,3 +181,20 @@ def test_cluster_role_reads_tf_config() -> None:
     assert not cluster_role({"TF_CONFIG": json.dumps(with_chief)}).is_chief
     with pytest.raises(ConfigError, match="task worker 5 is not in the cluster"):
         cluster_role({"TF_CONFIG": tf_config([1], 5)})
+
+
+def test_a_killed_worker_ends_the_others_with_a_clean_error(idx_dataset_args: list[str], tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    args = tiny_train_args("ae", idx_dataset_args, steps=100000) + ["trainer.checkpoint_every=5"]
+    workers = start_workers(args, run_dir, tmp_path)
+    deadline = time.time() + 180
+    while not list((run_dir / "checkpoints").glob("*.index")):
+        assert time.time() < deadline and all(worker.poll() is None for worker in workers)
+        time.sleep(0.1)
+    workers[1].kill()
+    chief_output = finish(workers[:1])[0]
+    workers[1].wait()
+    assert workers[0].returncode != 0
+    assert "lost contact with another worker" in chief_output and "start every worker again" in chief_output
+    assert "Traceback" not in chief_output
+    assert (run_dir / "checkpoints" / "checkpoint").exists()
