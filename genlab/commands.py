@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+import os
 import sys
-from typing import Iterator, NoReturn
+from typing import Any, Callable, Iterator, Mapping, NoReturn
 
-from genlab.errors import GenlabError
+from genlab.errors import ConfigError, GenlabError
 
 log = logging.getLogger("genlab")
+
+FULL_ERROR_VARIABLE = "HYDRA_FULL_ERROR"
 
 
 def fail(message: str, exit_code: int = 2) -> NoReturn:
@@ -28,3 +32,132 @@ def exit_on_user_error() -> Iterator[None]:
         yield
     except GenlabError as error:
         fail(str(error), getattr(error, "exit_code", 2))
+
+
+# ----------------------------------------------------------------------------- Hydra's own errors
+
+
+def config_error_message(error: BaseException, command: str) -> str:
+    """One line for an error Hydra or OmegaConf raised while composing or overriding a config.
+
+    A value that does not fit its key names the key (``n: Value 'abc' ... could not be
+    converted to Integer``); an unknown key says which command it is not a key of; an
+    override that does not parse quotes it; a missing config option lists the available ones.
+    """
+    from hydra.errors import OverrideParseException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+    cause = error if isinstance(error, OmegaConfBaseException) else error.__cause__
+    key = getattr(cause, "full_key", None) if isinstance(cause, OmegaConfBaseException) else None
+    if key:
+        if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
+            schema = getattr(cause, "object_type", None)
+            names = [item.name for item in dataclasses.fields(schema)] if dataclasses.is_dataclass(schema) else None
+            return unknown_key_message(str(key), command, names)
+        reason = _lines(str(cause))[0]
+        if "is not Optional" in reason:
+            reason = "must not be null"
+        return f"{key}: {reason}"
+    lines = _lines(str(error))
+    if isinstance(error, OverrideParseException):
+        reasons = [line for line in lines if not line.startswith("Error parsing override")] or lines
+        return f"cannot parse the override {error.override!r}: {'; '.join(reasons)} (overrides are key=value)"
+    return _one_line(lines)
+
+
+def unknown_key_message(key: str, command: str, names: list[str] | None) -> str:
+    """``key`` is not in its config: say whose keys they are, and list them when known."""
+    parent = key.rpartition(".")[0]
+    where = f"{parent} in genlab {command}" if parent else f"genlab {command}"
+    listed = f"keys: {', '.join(names)}" if names else f"`genlab {command} --help` lists them"
+    return f"{key}: not a key of {where} ({listed})"
+
+
+def _lines(text: str) -> list[str]:
+    """The message's lines without blanks, Hydra's search path and its pointers to documentation."""
+    lines = []
+    for line in text.splitlines():
+        if line.strip().startswith("Config search path"):
+            break
+        if line.strip() and not line.strip().startswith(("See https://", "full_key:", "object_type", "reference_type")):
+            lines.append(line)
+    return lines or [text.strip() or "invalid config"]
+
+
+def _one_line(lines: list[str]) -> str:
+    """Indented lines (Hydra's lists of options) joined with commas to the line before them."""
+    parts: list[str] = []
+    for line in lines:
+        if line.startswith(("\t", " ")) and parts:
+            separator = " " if parts[-1].endswith(":") else ", "
+            parts[-1] += separator + line.strip()
+        else:
+            parts.append(line.strip().rstrip("."))
+    return "; ".join(parts)
+
+
+@contextlib.contextmanager
+def clean_config_errors(command: str) -> Iterator[None]:
+    """Hydra's composition errors (a wrong type, an unknown key, an override that does not parse)
+    end the command like any other user error: ``genlab: error: <key>: <why>``, exit code 2.
+
+    Hydra prints its own report of several lines and exits with 1, unless HYDRA_FULL_ERROR=1
+    asks it to raise; it is set for the duration so the error can be caught here. A user who
+    set HYDRA_FULL_ERROR=1 keeps Hydra's full traceback.
+    """
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if os.environ.get(FULL_ERROR_VARIABLE) == "1":
+        yield
+        return
+    os.environ[FULL_ERROR_VARIABLE] = "1"
+    try:
+        yield
+    except (HydraException, OmegaConfBaseException) as error:
+        fail(config_error_message(error, command))
+    except BrokenPipeError:  # `genlab ... --help | head`: the reader is gone, nothing more to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+    finally:
+        os.environ.pop(FULL_ERROR_VARIABLE, None)
+
+
+def hydra_command(command: str, app: Callable[[], None]) -> Callable[[], None]:
+    """The ``main`` of a command whose Hydra app is ``app``, with Hydra's errors made one line."""
+
+    def main() -> None:
+        with clean_config_errors(command):
+            app()
+
+    return main
+
+
+# ----------------------------------------------------------------------------- checking a composed config
+
+
+def checked_config(cfg: Any, command: str, hints: Mapping[str, str] | None = None) -> Any:
+    """The typed config of ``genlab <command>``: every key known, every required key given, every range met.
+
+    ``cfg`` is the composed DictConfig of the command's schema (a dataclass). ``hints``
+    says what a required key takes, for the message naming it.
+    """
+    from omegaconf import MISSING, OmegaConf
+
+    from genlab.config import validate
+
+    schema = OmegaConf.get_type(cfg)
+    if dataclasses.is_dataclass(schema):
+        fields = dataclasses.fields(schema)
+        names = [item.name for item in fields]
+        unknown = [str(key) for key in cfg.keys() if key not in names]
+        if unknown:
+            raise ConfigError(unknown_key_message(unknown[0], command, names))
+        present = set(cfg.keys())
+        for item in fields:
+            missing = OmegaConf.is_missing(cfg, item.name) if item.name in present else item.default == MISSING
+            if missing:
+                hint = (hints or {}).get(item.name, "")
+                raise ConfigError(f"{item.name}= is required{hint} (genlab {command} {item.name}=...)")
+    return validate(cfg)

@@ -12,6 +12,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from genlab.config import require, require_choice
+from genlab.render_config import require_plain_numbers, require_path, require_seed
 
 FEATURE_CHOICES = ("domain", "inception", "both")
 
@@ -31,12 +32,14 @@ class EvaluationSettings:
     kid_subset_size: int = 1000
 
     def __post_init__(self) -> None:
+        require_plain_numbers(self)
         require(self.n >= 4, "n", "must be >= 4", self.n)
         require(1 <= self.k <= 100000, "k", "must be in [1, 100000]", self.k)
         if self.nll_n is not None:
             require(self.nll_n >= 1, "nll_n", "must be >= 1 (or null for the whole test split)", self.nll_n)
-        require(self.seed >= 0, "seed", "must be >= 0", self.seed)
+        require_seed(self.seed)
         require_choice("features", self.features, FEATURE_CHOICES)
+        require_path("inception_weights", self.inception_weights)
         require(self.batch_size >= 1, "batch_size", "must be >= 1", self.batch_size)
         require(self.kid_subsets >= 1, "kid_subsets", "must be >= 1", self.kid_subsets)
         require(self.kid_subset_size >= 2, "kid_subset_size", "must be >= 2", self.kid_subset_size)
@@ -58,6 +61,10 @@ class _Run:
 class EvaluateConfig(EvaluationSettings, _Run):
     """`genlab evaluate`: the run first, then the settings (base-class fields come first)."""
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_path("checkpoint", self.checkpoint)
+
 
 @dataclass
 class _Runs:
@@ -74,6 +81,7 @@ class ReportConfig(EvaluationSettings, _Runs):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        require_path("dir", self.dir)
         require(1 <= self.samples <= 1024, "samples", "must be in [1, 1024]", self.samples)
         if self.columns is not None:
             require(self.columns >= 1, "columns", "must be >= 1", self.columns)

@@ -7,8 +7,10 @@ images, a dimension below latent_dim) happen once the run is located.
 """
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -17,6 +19,40 @@ from genlab.config import require, require_choice, require_positive
 
 INTERPOLATION_METHODS = ("lerp", "slerp")
 MAX_FPS = 50.0  # GIF frames shorter than 20 ms are shown at 100 ms by browsers
+MAX_SEED = 2**32 - 1  # numpy's and Keras' global seeds are 32-bit
+MAX_IMAGES = 4096  # images in one grid: n, and columns of a grid of them
+MAX_TRAVERSAL_COLUMNS = 256  # values per traversal row; the GIF has about twice as many frames
+
+
+def require_plain_numbers(config: Any) -> None:
+    """Every float of a config dataclass is finite; every list holds finite numbers, not lists or mappings.
+
+    OmegaConf types a list's entries but lets a nested list or mapping through (``alphas=[[1]]``).
+    """
+    for item in dataclasses.fields(config):
+        value = getattr(config, item.name)
+        if isinstance(value, (list, tuple)):
+            numbers = all(isinstance(entry, (int, float)) and not isinstance(entry, bool) for entry in value)
+            require(numbers, item.name, "entries must be numbers", value)
+            require(all(math.isfinite(entry) for entry in value), item.name, "entries must be finite", value)
+        elif isinstance(value, float):
+            require(math.isfinite(value), item.name, "must be a finite number", value)
+
+
+def require_seed(value: int) -> None:
+    require(0 <= value <= MAX_SEED, "seed", f"must be in [0, {MAX_SEED}]", value)
+
+
+def require_path(key: str, value: Optional[str]) -> None:
+    """A path key, when given, is not empty (an empty path would mean the working directory)."""
+    if value is not None:
+        require(str(value).strip() != "", key, "must not be empty", value)
+
+
+def _columns(value: Optional[int], minimum: int = 1, maximum: int = MAX_IMAGES) -> None:
+    if value is not None:
+        require(value >= minimum, "columns", f"must be >= {minimum}", value)
+        require(value <= maximum, "columns", f"must be <= {maximum}", value)
 
 
 def _fps(value: float) -> None:
@@ -44,7 +80,10 @@ class RenderConfig:
     padding: int = 2  # pixels between tiles
 
     def __post_init__(self) -> None:
-        require(self.seed >= 0, "seed", "must be >= 0", self.seed)
+        require_plain_numbers(self)
+        require_path("checkpoint", self.checkpoint)
+        require_path("out", self.out)
+        require_seed(self.seed)
         require(0 <= self.padding <= 64, "padding", "must be in [0, 64]", self.padding)
 
 
@@ -57,10 +96,9 @@ class SampleConfig(RenderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(1 <= self.n <= 4096, "n", "must be in [1, 4096]", self.n)
+        require(1 <= self.n <= MAX_IMAGES, "n", f"must be in [1, {MAX_IMAGES}]", self.n)
         require(self.temperature >= 0, "temperature", "must be >= 0", self.temperature)
-        if self.columns is not None:
-            require(self.columns >= 1, "columns", "must be >= 1", self.columns)
+        _columns(self.columns)
         require(self.fit_examples >= 2, "fit_examples", "must be >= 2", self.fit_examples)
 
 
@@ -71,8 +109,8 @@ class ReconstructConfig(RenderConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(1 <= self.n <= 4096, "n", "must be in [1, 4096]", self.n)
-        require(self.columns >= 1, "columns", "must be >= 1", self.columns)
+        require(1 <= self.n <= MAX_IMAGES, "n", f"must be in [1, {MAX_IMAGES}]", self.n)
+        _columns(self.columns)
 
 
 @dataclass
@@ -100,7 +138,7 @@ class TraverseConfig(RenderConfig):
         require(self.index >= 0, "index", "must be >= 0", self.index)
         _dims("dims", self.dims)
         require(self.max_rows >= 1, "max_rows", "must be >= 1", self.max_rows)
-        require(self.columns >= 2, "columns", "must be >= 2", self.columns)
+        _columns(self.columns, minimum=2, maximum=MAX_TRAVERSAL_COLUMNS)
         require_positive("range", self.range)
         _fps(self.fps)
 

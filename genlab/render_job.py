@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -30,7 +30,8 @@ BATCH_SIZE = 256  # images per encoder/decoder call
 
 
 def output_dir(out: str | None, run_dir: Path, command: str) -> Path:
-    """``<run>/renders/<command>``, or ``out`` resolved; never inside a run's checkpoints directory."""
+    """``<run>/renders/<command>``, or ``out`` resolved: never inside a run's checkpoints directory,
+    never a file, never below one."""
     if out is None:
         return run_dir / rundir.RENDERS_DIR / command
     path = Path(out).expanduser().resolve()
@@ -39,8 +40,11 @@ def output_dir(out: str | None, run_dir: Path, command: str) -> Path:
             (candidate.parent / rundir.CONFIG_FILE).is_file() or (candidate / CHECKPOINT_STATE_FILE).is_file()
         ):
             raise GenlabError(f"out={out}: {path} is inside a run's {rundir.CHECKPOINT_DIR}/ directory; choose another")
-    if path.exists() and not path.is_dir():
-        raise GenlabError(f"out={out}: {path} exists and is not a directory")
+    existing = next(candidate for candidate in (path, *path.parents) if candidate.exists())
+    if not existing.is_dir():
+        if existing == path:
+            raise GenlabError(f"out={out}: {path} exists and is not a directory")
+        raise GenlabError(f"out={out}: {existing} is a file, so {path} cannot be a directory")
     return path
 
 
@@ -153,17 +157,23 @@ class RenderJob:
         return "_".join(str(part) for part in (self.command, step, *parts) if part is not None)
 
     def write_png(self, picture: np.ndarray, file_name: str) -> Path:
-        return self._written(save_png(picture, self.out_dir / file_name))
+        return self._write(lambda path: save_png(picture, path), file_name)
 
     def write_gif(self, frames: Sequence[np.ndarray], file_name: str, fps: float) -> Path:
-        return self._written(save_gif(frames, self.out_dir / file_name, fps))
+        return self._write(lambda path: save_gif(frames, path, fps), file_name)
 
     def write_figure(self, figure: Any, file_name: str) -> Path:
         from genlab.render.plots import save_figure
 
-        return self._written(save_figure(figure, self.out_dir / file_name))
+        return self._write(lambda path: save_figure(figure, path), file_name)
 
-    def _written(self, path: Path) -> Path:
+    def _write(self, save: Callable[[Path], Path], file_name: str) -> Path:
+        """Write one file into the output directory (made when missing) and print its path."""
+        try:
+            path = save(self.out_dir / file_name)
+        except OSError as error:  # a read-only or full disk, a directory where the file should go
+            where = f" (out={self.config.out})" if self.config.out is not None else ""
+            raise GenlabError(f"cannot write {self.out_dir / file_name}{where}: {error.strerror or error}") from None
         self.written.append(path)
         print(path, file=sys.stdout, flush=True)
         return path

@@ -6,10 +6,10 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from genlab.commands import exit_on_user_error
-from genlab.evaluation_command import checked
+from genlab.commands import clean_config_errors, exit_on_user_error
+from genlab.evaluation_command import run_report
 from genlab.evaluation_config import register_evaluation_schemas
-from genlab.reporting import positional_dir, report
+from genlab.reporting import positional_dir
 
 register_evaluation_schemas()
 
@@ -17,9 +17,10 @@ register_evaluation_schemas()
 @hydra.main(version_base="1.3", config_path="pkg://genlab.conf", config_name="report")
 def _app(cfg: DictConfig) -> None:
     with exit_on_user_error():
-        report(checked(cfg, "report"))
+        run_report(cfg)
 
 
 def main() -> None:
     sys.argv = positional_dir(sys.argv)
-    _app()
+    with clean_config_errors("report"):
+        _app()

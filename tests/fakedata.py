@@ -373,3 +373,29 @@ def write_many_pictures(directory: Path, n: int, size: int = 32, classes: tuple[
         picture[index % size, (index // size) % size] = 255  # a pixel of its own
         Image.fromarray(picture).save(directory / classes[label] / f"{index:06d}.jpg", quality=90)
     return directory
+
+
+# ----------------------------------------------------------------------------- pictures in every mode
+
+PICTURE_MODES = ("L", "RGB", "P", "RGBA", "LA", "I;16", "1", "CMYK")
+
+
+def write_picture_modes(directory: Path, size: int = 12, level: int = 200) -> Path:
+    """One picture per Pillow mode in PICTURE_MODES, all showing a flat grey of ``level`` (0..255)
+    wherever that mode can (``1`` is black and white); returns ``directory``.
+
+    The 16-bit one holds ``level * 257``: 8-bit grey scaled to 16 bits, as PNG stores it.
+    CMYK goes to JPEG (PNG cannot hold it); everything else to PNG.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    grey = Image.fromarray(np.full((size, size), level, np.uint8))
+    for mode in PICTURE_MODES:
+        name = mode.replace(";", "_")
+        if mode == "I;16":
+            Image.fromarray(np.full((size, size), level * 257, np.uint16)).save(directory / f"{name}.png")
+        elif mode == "CMYK":
+            grey.convert("CMYK").save(directory / f"{name}.jpg", quality=100)
+        else:
+            grey.convert(mode).save(directory / f"{name}.png")
+    return directory

@@ -401,6 +401,50 @@ def test_folder_lays_transparent_pixels_on_black(tmp_path: Path) -> None:
     assert np.asarray(images.train_images).max() == 0
 
 
+@pytest.mark.parametrize("channels", [None, 1, 3])
+def test_folder_converts_every_picture_mode(tmp_path: Path, channels: int | None) -> None:
+    """Grey, RGB, palette, alpha, 16-bit grey and CMYK pictures in one folder: all the same grey."""
+    root = fakedata.write_picture_modes(tmp_path / "modes", size=12, level=200)
+    images = load_dataset(dataset("folder", path=str(root), image_size=8, channels=channels))
+    pixels = np.concatenate([np.asarray(images.train_images), np.asarray(images.test_images)])
+    assert len(pixels) == len(fakedata.PICTURE_MODES)
+    assert pixels.shape[1:] == (8, 8, channels or 3)
+    means = pixels.reshape(len(pixels), -1).mean(axis=1)
+    assert np.all(np.abs(means - 200) <= 10), means  # 16-bit grey is scaled, not clipped to white
+
+
+def test_folder_scales_pictures_smaller_than_image_size_up(tmp_path: Path) -> None:
+    root = fakedata.write_image_folder(tmp_path / "small", n=4, size=8, classes=())
+    images = load_dataset(dataset("folder", path=str(root), image_size=32))
+    assert images.image_shape == (32, 32, 3)
+    assert np.asarray(images.train_images).std() > 0
+
+
+def test_folder_of_one_picture_has_no_test_split(tmp_path: Path) -> None:
+    root = fakedata.write_image_folder(tmp_path / "one", n=1, classes=())
+    with pytest.raises(DataError, match="folder: the test split holds no images"):
+        load_dataset(dataset("folder", path=str(root), image_size=16))
+
+
+def test_empty_splits_are_refused(tmp_path: Path) -> None:
+    root = fakedata.write_idx_dataset(tmp_path / "idx", n_train=8, n_test=4)
+    fakedata.write_idx(root / "t10k-images-idx3-ubyte.gz", np.zeros((0, 28, 28), np.uint8))
+    fakedata.write_idx(root / "t10k-labels-idx1-ubyte.gz", np.zeros((0,), np.uint8))
+    with pytest.raises(DataError, match=f"mnist: the test split holds no images \\(mnist: reading {root}\\)"):
+        load_dataset(dataset("mnist", path=str(root)))
+    cifar = fakedata.write_cifar10_binary(tmp_path / "cifar", as_tar=False, test_batch=b"")
+    with pytest.raises(DataError, match="cifar10: the test split holds no images"):
+        load_dataset(dataset("cifar10", path=str(cifar)))
+
+
+def test_idx_path_that_is_missing_or_a_file_says_so(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(DataError, match="dataset.path=.*nowhere does not exist"):
+        load_dataset(dataset("fashion_mnist", path=str(tmp_path / "nowhere")))
+    with pytest.raises(DataError, match="dataset.path=.*a-file is a file; it should be the folder holding"):
+        load_dataset(dataset("mnist", path=str(tmp_path / "a-file")))
+
+
 def test_folder_streams_from_a_cache_built_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = fakedata.write_image_folder(tmp_path / "pics", n=12, classes=("a", "b"))
     first = load_dataset(dataset("folder", path=str(root), image_size=16))

@@ -44,7 +44,13 @@ def decode_picture(data: bytes, size: int, channels: int, crop: int | None = Non
 
 
 def to_mode(picture: Image.Image, mode: str) -> Image.Image:
-    """Convert, laying transparent images on black instead of exposing whatever the hidden pixels hold."""
+    """Convert, laying transparent images on black instead of exposing whatever the hidden pixels hold.
+
+    16-bit grey (PNG) is scaled to 8 bits; Pillow's own conversion would clip it to white.
+    """
+    if picture.mode.startswith("I;16") or picture.mode == "I":
+        levels = np.asarray(picture, dtype=np.int64)
+        picture = Image.fromarray((np.clip(levels, 0, 65535) // 257).astype(np.uint8))  # 2-D uint8: mode L
     if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
         rgba = picture.convert("RGBA")
         picture = Image.alpha_composite(Image.new("RGBA", rgba.size, (0, 0, 0, 255)), rgba)

@@ -52,7 +52,7 @@ def load(config: DatasetConfig) -> ImageSet:
     decoded = sum(len(cached.images) for cached, _ in splits.values())
     if not decoded:
         raise DataError(f"{NAME}: none of the {len(paths)} images under {root} could be decoded (e.g. {root / paths[0]})")
-    notes.insert(0, f"{NAME}: {decoded} images from {root}")
+    notes.insert(0, f"{NAME}: {decoded} image{'' if decoded == 1 else 's'} from {root}")
     notes += skipped_notes(NAME, [cached for cached, _ in splits.values()])
     return ImageSet(
         name=NAME,

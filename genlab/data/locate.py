@@ -116,6 +116,9 @@ def locate_files(
 
 
 def _from_configured_path(name: str, filenames: Sequence[str], directory: Path) -> Found:
+    if not directory.is_dir():
+        what = "is a file" if directory.exists() else "does not exist"
+        raise DataError(f"{name}: dataset.path={directory} {what}; it should be the folder holding {', '.join(filenames)}")
     files = find_all(directory, filenames)
     if files is None:
         missing = [f for f in filenames if find_file(directory, f) is None]

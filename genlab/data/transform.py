@@ -13,13 +13,15 @@ from PIL import Image
 from genlab.config import DatasetConfig
 from genlab.data.base import Images, ImageSet
 from genlab.data.records import ImageRecords
+from genlab.errors import DataError
 
 # ITU-R 601-2 luma, the weights Pillow's convert("L") uses
 LUMA_WEIGHTS = np.array([299, 587, 114], dtype=np.uint32)
 
 
 def fit_to_config(images: ImageSet, config: DatasetConfig) -> ImageSet:
-    """Apply max_examples, channels and image_size/resize to both splits."""
+    """Apply max_examples, channels and image_size/resize to both splits; refuse an empty split."""
+    require_images(images)
     train_images, train_labels = images.train_images, images.train_labels
     train_attributes = images.train_attributes
     if config.max_examples is not None:
@@ -35,6 +37,14 @@ def fit_to_config(images: ImageSet, config: DatasetConfig) -> ImageSet:
         train_labels=train_labels,
         train_attributes=train_attributes,
     )
+
+
+def require_images(images: ImageSet) -> None:
+    """Training needs training images and every render and evaluation needs test images."""
+    for split, split_images in (("train", images.train_images), ("test", images.test_images)):
+        if len(split_images) == 0:
+            where = f" ({images.notes[0]})" if images.notes else ""
+            raise DataError(f"{images.name}: the {split} split holds no images{where}")
 
 
 def fit_array(images: Images, config: DatasetConfig) -> Images:
@@ -53,7 +63,7 @@ def _check_streamed(images: ImageRecords, config: DatasetConfig) -> ImageRecords
     height, width, channels = images.image_shape
     size_ok = config.image_size is None or (height, width) == (config.image_size, config.image_size)
     if not size_ok or (config.channels is not None and channels != config.channels):
-        raise ValueError(
+        raise DataError(
             f"{images.path} holds {height}x{width}x{channels} images, but the config asks for "
             f"image_size={config.image_size} channels={config.channels}"
         )
