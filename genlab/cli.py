@@ -4,6 +4,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from genlab.commands import clean_config_errors
+
 # command -> (module holding a Hydra `main`, one line of help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("genlab.train", "train a model (AE, VAE, GAN) into a new run directory, or resume one"),
@@ -59,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(COMMANDS[command][0])
     # Hydra reads its overrides from sys.argv.
     sys.argv = [f"genlab {command}", *rest]
-    module.main()
+    with clean_config_errors(command):
+        module.main()
     return 0
 
 

@@ -160,4 +160,4 @@ def checked_config(cfg: Any, command: str, hints: Mapping[str, str] | None = Non
             if missing:
                 hint = (hints or {}).get(item.name, "")
                 raise ConfigError(f"{item.name}= is required{hint} (genlab {command} {item.name}=...)")
-    return validate(cfg)
+    return validate(cfg, command)

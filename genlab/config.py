@@ -7,6 +7,7 @@ into these dataclasses; each message names the full key.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -14,6 +15,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from genlab.commands import unknown_key_message
 from genlab.errors import ConfigError
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "swish", "tanh")
@@ -35,6 +37,12 @@ def require_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
     require(value in choices, key, f"must be one of {', '.join(choices)}", value)
 
 
+def require_whole_numbers(key: str, values: list) -> None:
+    """Every entry an int (a nested list or a bool can slip through OmegaConf's list typing)."""
+    whole = all(isinstance(value, int) and not isinstance(value, bool) for value in values)
+    require(whole, key, "entries must be whole numbers", values)
+
+
 # ----------------------------------------------------------------------------- networks
 
 
@@ -51,6 +59,7 @@ class ConvNetConfig:
 
     def check(self, key: str) -> None:
         require(len(self.widths) > 0, f"{key}.widths", "must list at least one layer", self.widths)
+        require_whole_numbers(f"{key}.widths", self.widths)
         for width in self.widths:
             require(width >= 1, f"{key}.widths", "entries must be >= 1", self.widths)
         require(self.kernel_size >= 1, f"{key}.kernel_size", "must be >= 1", self.kernel_size)
@@ -61,6 +70,7 @@ class ConvNetConfig:
                 f"must have one entry per width ({len(self.widths)})",
                 self.strides,
             )
+            require_whole_numbers(f"{key}.strides", self.strides)
             for stride in self.strides:
                 require(stride in (1, 2), f"{key}.strides", "entries must be 1 or 2", self.strides)
         require_choice(f"{key}.activation", self.activation, ACTIVATIONS)
@@ -81,6 +91,8 @@ class DeconvNetConfig(ConvNetConfig):
         if self.reshape_channels is not None:
             require(self.reshape_channels >= 1, f"{key}.reshape_channels", "must be >= 1", self.reshape_channels)
         require(self.output_stride in (1, 2), f"{key}.output_stride", "must be 1 or 2", self.output_stride)
+        if self.output_kernel_size is not None:
+            require(self.output_kernel_size >= 1, f"{key}.output_kernel_size", "must be >= 1", self.output_kernel_size)
 
 
 # ----------------------------------------------------------------------------- models
@@ -299,11 +311,15 @@ def register_schemas() -> None:
     store.store(group="schema/trainer", name="trainer", node=TrainerConfig)
 
 
-def validate(cfg: DictConfig) -> Any:
+def validate(cfg: DictConfig, command: str = "train") -> Any:
     """Resolve ``cfg`` and run every range check; return the typed config object.
 
     Raises ConfigError with the full key in the message.
     """
+    unknown = _unknown_key(cfg)
+    if unknown is not None:
+        key, names = unknown
+        raise ConfigError(unknown_key_message(key, command, names))
     try:
         return OmegaConf.to_object(cfg)
     except ConfigError:
@@ -312,6 +328,24 @@ def validate(cfg: DictConfig) -> Any:
         key = getattr(error, "full_key", None)
         reason = str(error).splitlines()[0]
         raise ConfigError(f"{key}: {reason}" if key else reason) from None
+
+
+def _unknown_key(cfg: DictConfig, prefix: str = "") -> tuple[str, list[str]] | None:
+    """The first key (full name) its schema does not have, with the schema's keys.
+
+    Hydra's ``+key=value`` adds keys that no schema declares.
+    """
+    schema = OmegaConf.get_type(cfg)
+    names = [item.name for item in dataclasses.fields(schema)] if dataclasses.is_dataclass(schema) else None
+    for key in cfg.keys():
+        if names is not None and key not in names:
+            return f"{prefix}{key}", names
+        node = cfg._get_node(key)
+        if isinstance(node, DictConfig) and not node._is_none() and not node._is_missing():
+            found = _unknown_key(node, f"{prefix}{key}.")
+            if found is not None:
+                return found
+    return None
 
 
 def config_groups_text() -> str:

@@ -197,14 +197,8 @@ RANGE_PROBES = {
 }
 
 
-# Gaps in genlab train's schema (genlab/config.py), kept visible: strict, so a fix shows up here.
-NO_RANGE_CHECK = "genlab/config.py checks no range for it (0 and -1 pass)"
-NESTED_LIST = "genlab/config.py compares a nested list with a number: the message names only `model`"
-TRAIN_GAPS = {
-    "train:model.decoder.output_kernel_size": NO_RANGE_CHECK,
-    "train:model.generator.output_kernel_size": NO_RANGE_CHECK,
-    **{f"train:model.{net}.widths=[[1]]": NESTED_LIST for net in ("encoder", "decoder", "generator", "discriminator")},
-}
+# Known gaps in genlab train's schema, kept visible: strict, so a fix shows up here.
+TRAIN_GAPS: dict[str, str] = {}
 
 
 def known_gap(case: str, *values: Any) -> Any:
@@ -251,16 +245,7 @@ def test_out_of_range_values_are_refused_naming_the_key(key: Key) -> None:
         assert refused, f"{key}: no value of {RANGE_PROBES[key.kind]} is refused; has the key no range?"
 
 
-UNKNOWN_KEY_GAP = "genlab train accepts +key=value for a key it has no use for (genlab/config.py validate)"
-
-
-@pytest.mark.parametrize(
-    "command",
-    [
-        pytest.param(command, marks=[pytest.mark.xfail(reason=UNKNOWN_KEY_GAP, strict=True)] if command == "train" else [])
-        for command in COMMANDS
-    ],
-)
+@pytest.mark.parametrize("command", COMMANDS)
 def test_unknown_keys_are_named(command: str) -> None:
     for override in ("no_such_key=1", "+no_such_key=1"):
         message = refusal(command, override)
@@ -351,10 +336,6 @@ def assert_refused(result: Result, named: str, cwd: Path) -> None:
     assert not list(cwd.glob("outputs/*/*")), sorted(cwd.rglob("*"))
 
 
-TRAIN_HYDRA_REPORT = (
-    "genlab train leaves Hydra's own report (several lines, exit 1): neither genlab/cli.py nor genlab/train.py "
-    "runs it under genlab.commands.clean_config_errors"
-)
 # (command line with {placeholders}, what the error line names)
 CONFIG_CASES = [
     # a wrong type, one kind of key per command (refused by Hydra while composing)
@@ -387,12 +368,7 @@ CONFIG_CASES = [
     ("evaluate", "checkpoint= is required"),
     ("report", "dir= is required"),
     ("sample checkpoint={vae} n=[1,2", "cannot parse the override 'n=[1,2'"),
-    pytest.param(
-        "train trainer.steps=abc",
-        "trainer.steps: Value 'abc' of type 'str' could not be converted to Integer",
-        id="train trainer.steps=abc",
-        marks=[pytest.mark.xfail(reason=TRAIN_HYDRA_REPORT, strict=True)],
-    ),
+    ("train trainer.steps=abc", "trainer.steps: Value 'abc' of type 'str' could not be converted to Integer"),
 ]
 
 PATH_CASES = [
