@@ -33,7 +33,13 @@ def output_dir(out: str | None, run_dir: Path, command: str) -> Path:
     """``<run>/renders/<command>``, or ``out`` resolved: never inside a run's checkpoints directory,
     never a file, never below one."""
     if out is None:
-        return run_dir / rundir.RENDERS_DIR / command
+        default = (run_dir / rundir.RENDERS_DIR / command).resolve()
+        if not default.is_relative_to(run_dir.resolve()):  # a link in a run received from someone else
+            raise GenlabError(
+                f"{run_dir / rundir.RENDERS_DIR} leads out of the run directory (to {default.parent}); "
+                "genlab does not write there: give out=DIR"
+            )
+        return default
     path = Path(out).expanduser().resolve()
     for candidate in (path, *path.parents):
         if candidate.name == rundir.CHECKPOINT_DIR and (

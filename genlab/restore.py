@@ -4,6 +4,7 @@ Locating a checkpoint reads only files, so a wrong path fails before TensorFlow 
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from genlab import run as rundir
 from genlab.config import validate
 from genlab.errors import GenlabError
 from genlab.training_config import typed
+
+log = logging.getLogger("genlab.restore")
 
 if TYPE_CHECKING:
     from genlab.models import GenerativeModel
@@ -64,8 +67,17 @@ def find_checkpoint(checkpoint: str) -> tuple[Path, str]:
 
 
 def load_run_config(run_dir: Path) -> Any:
-    """The run's saved config as genlab's typed config object."""
-    return validate(typed(rundir.load_config(run_dir)))
+    """The run's saved config as genlab's typed config object.
+
+    A cache folder the config names is used only if it exists: a run received from
+    someone else must not make genlab create folders where its sender chose.
+    """
+    config = validate(typed(rundir.load_config(run_dir)))
+    cache_dir = config.dataset.cache_dir
+    if cache_dir and not Path(cache_dir).expanduser().is_dir():
+        log.info("dataset.cache_dir %s of the run does not exist here; caching in the default place", cache_dir)
+        config.dataset.cache_dir = None
+    return config
 
 
 def restore_run(checkpoint: str) -> RestoredRun:

@@ -168,6 +168,34 @@ def test_out_cannot_point_into_another_runs_checkpoints(trained_run: Path, workd
     assert not (run_dir / "renders").exists()
 
 
+def test_a_renders_link_out_of_the_run_is_not_followed(trained_run: Path, workdir: Path, tmp_path: Path) -> None:
+    run_dir = copy_run(trained_run, tmp_path / "received")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (run_dir / "renders").symlink_to(elsewhere, target_is_directory=True)
+    refused(run_genlab("sample", f"checkpoint={run_dir}", cwd=workdir), "leads out of the run directory", "out=DIR")
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_cache_folder_named_by_a_received_run_is_not_created(
+    workdir: Path, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Image folders are cached on disk: the sender's dataset.cache_dir must not be made here."""
+    import fakedata
+
+    folder = fakedata.write_image_folder(tmp_path_factory.mktemp("pictures"), n=24, size=32)
+    args = ["dataset=folder", f"dataset.path={folder}", "dataset.image_size=32"]
+    run_dir = tmp_path / "received"
+    trained = run_genlab(*tiny_train_args("ae", args, steps=5), "trainer.steps_per_loop=5", f"hydra.run.dir={run_dir}", cwd=workdir)
+    assert trained.returncode == 0, trained.output
+    chosen_by_sender = tmp_path / "sender" / "cache"
+    edit_config(run_dir, set_key("dataset", "cache_dir", str(chosen_by_sender)))
+    result = run_genlab("reconstruct", f"checkpoint={run_dir}", f"out={tmp_path / 'pictures-out'}", cwd=workdir)
+    assert result.returncode == 0, result.output
+    assert not (tmp_path / "sender").exists()
+    assert list((tmp_path / "pictures-out").glob("*.png"))
+
+
 # ----------------------------------------------------------------------------- source guards
 
 
