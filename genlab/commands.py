@@ -27,11 +27,19 @@ def fail(message: str, exit_code: int = 2) -> NoReturn:
 
 @contextlib.contextmanager
 def exit_on_user_error() -> Iterator[None]:
-    """A GenlabError ends the command with its message and exit code 2 (or its own), no traceback."""
+    """A GenlabError ends the command with its message and exit code 2 (or its own), no traceback.
+
+    So does a file the command cannot read or write (permissions, a full disk): the
+    message names the file.
+    """
     try:
         yield
     except GenlabError as error:
         fail(str(error), getattr(error, "exit_code", 2))
+    except OSError as error:
+        if error.filename is None:
+            raise
+        fail(f"{error.filename2 or error.filename}: {error.strerror or error}")  # a rename names its target second
 
 
 # ----------------------------------------------------------------------------- Hydra's own errors

@@ -483,6 +483,16 @@ def test_a_file_that_cannot_be_written_is_named(runs: dict[str, Path], tmp_path:
         run_render("progress", render_progress, cfg)
 
 
+@pytest.mark.slow
+def test_report_names_a_file_it_cannot_write(runs: dict[str, Path], tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    shutil.copytree(runs["vae"], sweep / "a")
+    (sweep / "report.md").mkdir()  # a directory where the report goes
+    result = run_genlab("report", str(sweep), "evaluate=false", "samples=4", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.output, result.output
+    assert f"genlab: error: {sweep / 'report.md'}: Is a directory" in result.stderr
+
+
 # ----------------------------------------------------------------------------- broken data through `genlab train`
 
 
