@@ -275,7 +275,7 @@ class Trainer:
                 while int(self.step.numpy()) < self.steps:
                     step = int(self.step.numpy())
                     length = min(config.steps_per_loop, self.steps - step)
-                    loop_metrics, done, last_metrics = self._run_loop(step, length)
+                    loop_metrics, done, last_metrics = self._train_loop(tf.constant(length, tf.int64))
                     if int(done) < length:
                         self._stop_non_finite(step + int(done) + 1, last_metrics)
                     step = int(self.step.numpy())
@@ -300,6 +300,10 @@ class Trainer:
                             f"Continue with: genlab train resume={self.run_dir}",
                             stop.received or signal.SIGTERM,
                         )
+        except tf.errors.OpError as error:
+            if not self.runtime.role.is_multi_worker:
+                raise
+            raise self._lost_worker(error) from None
         finally:
             reporter.close()
             self.writer.flush()
@@ -311,20 +315,15 @@ class Trainer:
             log.info("%s: weights sha256 %s", self.runtime.role.name, weights_fingerprint(self.model))
         return TrainResult(self.run_dir, int(self.step.numpy()), metrics, traces)
 
-    def _run_loop(self, step: int, length: int) -> tuple[dict[str, tf.Tensor], tf.Tensor, dict[str, tf.Tensor]]:
-        try:
-            return self._train_loop(tf.constant(length, tf.int64))
-        except tf.errors.OpError as error:
-            if not self.runtime.role.is_multi_worker:
-                raise
-            # A worker that died (or a broken connection) aborts every collective of the others.
-            lines = [line.strip() for line in str(error.message).splitlines() if "aborted by" in line]
-            reason = lines[0] if lines else type(error).__name__
-            latest = self.checkpoints.latest()
-            raise GenlabError(
-                f"lost contact with another worker during steps {step + 1}-{step + length} ({reason}); "
-                f"the run keeps {latest or 'no checkpoint yet'}: start every worker again to continue"
-            ) from None
+    def _lost_worker(self, error: tf.errors.OpError) -> GenlabError:
+        """A worker that died (or a broken connection) aborts every collective of the others."""
+        lines = [line.strip() for line in str(error.message).splitlines() if "aborted by" in line]
+        reason = lines[0] if lines else type(error).__name__
+        latest = self.checkpoints.latest()
+        return GenlabError(
+            f"lost contact with another worker after step {int(self.step.numpy())} ({reason}); "
+            f"the run keeps {latest or 'no checkpoint yet'}: start every worker again to continue"
+        )
 
     def _any_worker_stopping(self, stopping: bool) -> bool:
         """Whether any worker received a stop signal, so that all stop after the same step."""

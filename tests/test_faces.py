@@ -380,7 +380,7 @@ def test_fit_to_config_keeps_records_on_disk(tmp_path: Path) -> None:
     assert isinstance(fitted.train_images, ImageRecords) and fitted.train_images.shape[0] == 4
     assert fitted.train_attributes.shape == (4, 40)
     np.testing.assert_array_equal(fitted.train_images[:], images.train_images[:4])
-    with pytest.raises(ValueError, match="config asks for"):
+    with pytest.raises(DataError, match="config asks for"):
         fit_to_config(images, celeba_config(root, image_size=SIZE * 2))
 
 
