@@ -14,6 +14,7 @@ from genlab import run as rundir
 from genlab.cluster import ClusterRole, cluster_role
 from genlab.commands import exit_on_user_error
 from genlab.config import register_schemas
+from genlab.data import load_dataset
 from genlab.errors import GenlabError
 from genlab.native_output import import_tensorflow_quietly
 from genlab.parallel_sweep import exits_as_failed_jobs
@@ -65,11 +66,12 @@ def main(cfg: DictConfig) -> None:
                 if _already_finished(config, run_dir):
                     print(f"run directory: {run_dir}")
                     return
-                # TensorFlow is imported only once the config is known to be good.
+                # TensorFlow is imported only once the config and the data are known to be good.
+                data = load_dataset(config.dataset)
                 import_tensorflow_quietly()
                 from genlab.trainer import Trainer, TrainingInterrupted
 
-                trainer = Trainer(config, run_dir)
+                trainer = Trainer(config, run_dir, data)
             except GenlabError:
                 if not started and role.is_chief:
                     rundir.discard_unstarted(run_dir)

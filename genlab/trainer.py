@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from genlab import run as rundir
 from genlab import runtime
-from genlab.data import load_dataset
+from genlab.data import ImageSet, load_dataset
 from genlab.errors import GenlabError
 from genlab.hparams import log_hparams, log_session_end
 from genlab.input import make_batches, scale
@@ -90,11 +90,11 @@ class _StopSignals:
 
 
 class Trainer:
-    def __init__(self, config: Any, run_dir: Path):
+    def __init__(self, config: Any, run_dir: Path, data: ImageSet | None = None):
         self.config = config
         self.run_dir = run_dir
         self.runtime = runtime.configure(config.trainer, config.seed)
-        self.data = load_dataset(config.dataset)
+        self.data = data if data is not None else load_dataset(config.dataset)
         for note in self.data.notes:
             log.info("%s", note)
         self.strategy = self.runtime.strategy
