@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from genlab import run as rundir
 from genlab.errors import GenlabError
+from genlab.files import write_text_atomically
 from genlab.native_output import quiet_native_stderr
 
 log = logging.getLogger("genlab.checkpoints")
@@ -46,9 +47,7 @@ class CheckpointStore:
         lines = [f'model_checkpoint_path: "{names[-1]}"']
         lines += [f'all_model_checkpoint_paths: "{name}"' for name in names]
         lines += [f"all_model_checkpoint_timestamps: {stamp}" for stamp in stamps]
-        temporary = state.with_name(state.name + ".tmp")
-        temporary.write_text("\n".join(lines) + "\n")
-        temporary.replace(state)
+        write_text_atomically(state, "\n".join(lines) + "\n")
 
     def latest(self) -> str | None:
         return self.manager.latest_checkpoint

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -26,6 +25,7 @@ import numpy as np
 from genlab import run as rundir
 from genlab.errors import GenlabError
 from genlab.evaluation_config import EvaluationSettings
+from genlab.files import write_text_atomically
 from genlab.restore import find_checkpoint
 
 if TYPE_CHECKING:
@@ -116,10 +116,7 @@ def is_current(run_dir: Path, settings: EvaluationSettings) -> bool:
 
 def write_metrics(evaluation: Evaluation) -> Path:
     path = metrics_path(evaluation.run_dir)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(evaluation.as_json(), indent=2) + "\n")
-    os.replace(temporary, path)
-    return path
+    return write_text_atomically(path, json.dumps(evaluation.as_json(), indent=2) + "\n")
 
 
 def format_table(evaluation: Evaluation) -> str:

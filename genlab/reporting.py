@@ -27,6 +27,7 @@ import numpy as np
 from genlab import run as rundir
 from genlab.errors import GenlabError
 from genlab.evaluation import LABELS, is_current, read_metrics
+from genlab.files import atomic_path, write_text_atomically
 from genlab.render.grid import save_png, tile
 
 log = logging.getLogger("genlab.report")
@@ -161,12 +162,10 @@ def markdown_table(columns: Sequence[str], values: Sequence[Sequence[Any]]) -> s
 
 
 def write_csv(path: Path, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> Path:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", newline="") as handle:
+    with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
         writer.writerows([["" if value is None else value for value in row] for row in values])
-    temporary.replace(path)
     return path
 
 
@@ -188,10 +187,7 @@ def write_markdown(
         text += [f"![samples of every run, same seed]({CONTACT_SHEET})", ""]
     if notes:
         text += ["Notes:", "", *(f"- {note}" for note in notes), ""]
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text("\n".join(text))
-    temporary.replace(path)
-    return path
+    return write_text_atomically(path, "\n".join(text))
 
 
 # ----------------------------------------------------------------------------- the contact sheet

@@ -15,6 +15,7 @@ from genlab.commands import fail
 from genlab.config import MODEL_SCHEMAS, OPTIMIZER_SCHEMAS, config_groups_text
 from genlab.data import SOURCES
 from genlab.errors import GenlabError
+from genlab.files import write_text_atomically
 
 if TYPE_CHECKING:
     from genlab.data.base import ImageSet
@@ -95,8 +96,8 @@ def save_config(run_dir: Path, cfg: DictConfig, overrides: list[str]) -> None:
     """Write the resolved config and the command-line overrides, atomically."""
     target = run_dir / CONFIG_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(target, OmegaConf.to_yaml(cfg, resolve=True))
-    _atomic_write(run_dir / OVERRIDES_FILE, OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
+    write_text_atomically(target, OmegaConf.to_yaml(cfg, resolve=True))
+    write_text_atomically(run_dir / OVERRIDES_FILE, OmegaConf.to_yaml(OmegaConf.create(list(overrides))))
 
 
 def load_config(run_dir: Path) -> DictConfig:
@@ -154,12 +155,6 @@ def load_overrides(run_dir: Path) -> list[str]:
     return [str(item) for item in overrides]
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
-
-
 # What genlab itself writes into a run directory before the first checkpoint.
 _UNSTARTED_ENTRIES = {".hydra", "train.log", TENSORBOARD_DIR, PROGRESS_DIR, CHECKPOINT_DIR, HISTORY_FILE, RUN_INFO_FILE, LOCK_FILE}
 
@@ -204,7 +199,7 @@ def save_run_info(run_dir: Path, data: "ImageSet", precision: str) -> None:
         "class_names": data.class_names,
         "attribute_names": data.attribute_names,
     }
-    _atomic_write(run_dir / RUN_INFO_FILE, json.dumps(info, indent=2) + "\n")
+    write_text_atomically(run_dir / RUN_INFO_FILE, json.dumps(info, indent=2) + "\n")
 
 
 def load_run_info(run_dir: Path) -> dict:

@@ -14,7 +14,6 @@ import hashlib
 import logging
 import os
 import shutil
-import tempfile
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from genlab.config import DatasetConfig
 from genlab.errors import DataError
+from genlab.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -167,22 +167,15 @@ def download(name: str, filename: str, remote: Remote, target: Path) -> Path:
 def _download_one(url: str, destination: Path, checksum: str | None) -> Path:
     """Download to a temporary file beside ``destination``; rename only once the checksum matches."""
     log.info("downloading %s", url)
-    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=".part", dir=destination.parent)
-    os.close(handle)
-    temporary_path = Path(temporary)
-    try:
+    with atomic_path(destination) as temporary:
         try:
-            fetch_url(url, temporary_path)
+            fetch_url(url, temporary)
         except (OSError, ValueError) as error:  # URLError and timeouts are OSErrors
             raise DataError(f"{url}: {getattr(error, 'reason', None) or error}") from None
         if checksum is not None:
-            actual = file_digest(temporary_path, algorithm_for(checksum))
+            actual = file_digest(temporary, algorithm_for(checksum))
             if actual != checksum.lower():
                 raise DataError(f"{url}: checksum mismatch (got {actual}, expected {checksum})")
-        os.chmod(temporary_path, 0o644)  # mkstemp makes it private; a cache file need not be
-        os.replace(temporary_path, destination)
-    finally:
-        temporary_path.unlink(missing_ok=True)
     return destination
 
 

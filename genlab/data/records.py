@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from genlab.data.progress import Progress
+from genlab.files import write_text_atomically
 
 FORMAT = "genlab-image-records"
 VERSION = 1
@@ -237,24 +238,13 @@ class RecordsWriter:
         sidecar = sidecar_path(self.data_path)
         sidecar.unlink(missing_ok=True)  # an older sidecar must not describe the new data
         os.replace(self._temporary, self.data_path)
-        _atomic_write_text(sidecar, json.dumps(header, indent=1) + "\n")
+        write_text_atomically(sidecar, json.dumps(header, indent=1) + "\n")
         return ImageRecords(self.data_path)
 
     def abort(self) -> None:
         if not self._stream.closed:
             self._stream.close()
         self._temporary.unlink(missing_ok=True)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def write_records(

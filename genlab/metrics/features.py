@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from genlab.errors import GenlabError
+from genlab.files import atomic_path, write_text_atomically
 
 log = logging.getLogger("genlab.evaluate")
 
@@ -253,16 +254,13 @@ def domain_classifier(data: Any, dataset_config: Any, batch_size: int) -> Domain
     features, logits = classifier.outputs(_TestImages(data.test_images))
     classifier.accuracy = _accuracy(logits, labels)
     classifier.feature_scale = float(np.sqrt(np.mean(np.square(features)))) or 1.0
-    temporary = directory / f".{key}.{os.getpid()}.weights.h5"
-    network.save_weights(temporary)
-    os.replace(temporary, weights_path)
+    with atomic_path(weights_path) as temporary:
+        network.save_weights(temporary)
     info = {"dataset": data.name, "image_shape": list(data.image_shape), "labels": labels.kind,
             "outputs": labels.outputs, "train_images": len(data.train_images), "steps": steps,
             "test_accuracy": classifier.accuracy, "feature_scale": classifier.feature_scale,
             "version": CLASSIFIER_VERSION}
-    temporary_info = directory / f".{key}.{os.getpid()}.json"
-    temporary_info.write_text(json.dumps(info, indent=2) + "\n")
-    os.replace(temporary_info, info_path)
+    write_text_atomically(info_path, json.dumps(info, indent=2) + "\n")
     log.info("domain classifier %s: test accuracy %.4f (trained %d steps, cached at %s)", key, classifier.accuracy, steps, weights_path)
     return classifier
 

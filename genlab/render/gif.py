@@ -1,13 +1,13 @@
 """Animated GIFs from frames: fixed frame rate, looping forever, the same bytes for the same frames."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence, TypeVar
 
 import imageio.v3 as iio
 import numpy as np
 
+from genlab.files import atomic_path
 from genlab.render.grid import to_uint8
 
 GIF_TIME_UNIT_MS = 10  # GIF stores frame durations in hundredths of a second
@@ -44,13 +44,10 @@ def save_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float) -> Path
     stack = np.stack(pictures)
     if stack.ndim == 4 and stack.shape[-1] == 1:
         stack = stack[..., 0]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
     duration = frame_duration_ms(fps)
-    iio.imwrite(temporary, stack, extension=".gif", plugin="pillow", is_batch=True, duration=duration, loop=0)
-    os.replace(temporary, path)
-    return path
+    with atomic_path(path) as temporary:
+        iio.imwrite(temporary, stack, extension=".gif", plugin="pillow", is_batch=True, duration=duration, loop=0)
+    return Path(path)
 
 
 def count_frames(path: str | Path) -> int:

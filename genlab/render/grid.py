@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from genlab.files import atomic_path
 
 LABEL_GAP = 2  # pixels between a label band's edge and its text
 
@@ -206,12 +207,9 @@ def _draw_labels(
 
 def save_png(picture: np.ndarray, path: str | Path) -> Path:
     """Write an (H, W, C) uint8 picture; written to a temporary name first so no half file is left."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     picture = to_uint8(picture)
     if picture.ndim == 3 and picture.shape[-1] == 1:
         picture = picture[..., 0]
-    temporary = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(picture).save(temporary, format="PNG")
-    os.replace(temporary, path)
-    return path
+    with atomic_path(path) as temporary:
+        Image.fromarray(picture).save(temporary, format="PNG")
+    return Path(path)

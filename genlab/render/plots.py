@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from genlab.files import atomic_path
 
 MAX_HISTOGRAMS = 16
 DPI = 100
@@ -74,9 +75,6 @@ def code_histograms(codes: np.ndarray, title: str = "", bins: int = 40) -> Figur
 
 def save_figure(figure: Figure, path: str | Path) -> Path:
     """Write a figure as PNG; no software or date stamp, so equal figures give equal bytes."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    figure.savefig(temporary, format="png", dpi=DPI, metadata={"Software": None})
-    os.replace(temporary, path)
-    return path
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=DPI, metadata={"Software": None})
+    return Path(path)
