@@ -70,6 +70,11 @@ def tiny_train_args(model: str, dataset_args: list[str], steps: int = 20, latent
     ]
 
 
+def tiny_sweep_args(dataset_args: list[str], sweep: Path, *extra: str, model: str = "vae", steps: int = 10) -> list[str]:
+    """`genlab train -m` of tiny runs into ``sweep``; ``extra`` holds the swept values (``beta=1,4``)."""
+    return ["train", "-m", *tiny_train_args(model, dataset_args, steps)[1:], *extra, f"hydra.sweep.dir={sweep}"]
+
+
 @pytest.fixture(scope="session")
 def idx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny MNIST-format data set (28x28x1) in the official IDX .gz files."""

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_genlab, tiny_train_args
+from conftest import run_genlab, tiny_sweep_args
 from genlab.render.grid import grid_layout
 
 pytestmark = pytest.mark.slow
@@ -110,7 +110,7 @@ def test_evaluate_user_errors_are_one_line(runs: dict[str, Path], tmp_path: Path
 
 def test_sweep_then_report(idx_dataset_args: list[str], tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
-    train = ["train", "-m", *tiny_train_args("vae", idx_dataset_args, steps=10)[1:], "beta=1,4", f"hydra.sweep.dir={sweep}"]
+    train = tiny_sweep_args(idx_dataset_args, sweep, "beta=1,4")
     trained = run_genlab(*train, cwd=tmp_path)
     assert trained.returncode == 0, trained.output
     run_dirs = sorted(path.parent.parent for path in sweep.rglob(".hydra/config.yaml"))

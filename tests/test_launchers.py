@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import GENLAB, run_genlab, tiny_train_args
+from conftest import GENLAB, run_genlab, tiny_sweep_args
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ LOG_LINE = re.compile(r"^\[(?P<time>[^]]+)\]\[pid (?P<pid>\d+)\]")
 
 
 def sweep_args(idx_dataset_args: list[str], sweep: Path, *extra: str, steps: int = 10) -> list[str]:
-    return ["train", "-m", *JOBLIB, *tiny_train_args("vae", idx_dataset_args, steps=steps)[1:], *extra, f"hydra.sweep.dir={sweep}"]
+    return tiny_sweep_args(idx_dataset_args, sweep, *JOBLIB, *extra, steps=steps)
 
 
 def log_lines(run_dir: Path) -> list[tuple[datetime, int]]:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 
 import fakedata
-from conftest import GENLAB, run_genlab, tiny_train_args
+from conftest import GENLAB, run_genlab, tiny_sweep_args, tiny_train_args
 
 pytestmark = pytest.mark.slow
 
@@ -186,12 +187,12 @@ def test_epochs_are_converted_to_steps(idx_dataset_args: list[str], tmp_path: Pa
 
 def test_sweep_makes_one_directory_per_job_and_skips_finished_jobs(idx_dataset_args: list[str], tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
-    args = ["train", "-m", *tiny_train_args("vae", idx_dataset_args, steps=10)[1:], "beta=1,4", f"hydra.sweep.dir={sweep}"]
+    args = tiny_sweep_args(idx_dataset_args, sweep, "beta=1,4")
     first = run_genlab(*args, cwd=tmp_path)
     assert first.returncode == 0, first.output
     runs = sorted(path.parent.parent for path in sweep.glob("*/checkpoints/checkpoint"))
     assert len(runs) == 2
-    betas = sorted(float(__import__("yaml").safe_load((run / ".hydra/config.yaml").read_text())["beta"]) for run in runs)
+    betas = sorted(float(yaml.safe_load((run / ".hydra/config.yaml").read_text())["beta"]) for run in runs)
     assert betas == [1.0, 4.0]
     stamps = {run: (run / "checkpoints" / "checkpoint").stat().st_mtime_ns for run in runs}
 
