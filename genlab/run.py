@@ -52,11 +52,18 @@ def new_run_dir(resume: str | None, model: str, dataset: str, stamp: str) -> str
 
 # Hydra resolves hydra.run.dir several times; each resolution must name the same new directory.
 _created_run_dirs: dict[tuple[str, str, str], str] = {}
+# The folders above a run directory that genlab created for it (outputs/, outputs/<model>-<dataset>/).
+_created_parents: set[Path] = set()
 
 
 def _create_run_dir(model: str, dataset: str, stamp: str) -> str:
     parent = Path("outputs") / f"{model}-{dataset}"
-    parent.mkdir(parents=True, exist_ok=True)
+    for folder in (parent.parent, parent):
+        try:
+            folder.mkdir()
+            _created_parents.add(folder.resolve())
+        except FileExistsError:
+            pass
     for attempt in range(1000):
         candidate = parent / (stamp if attempt == 0 else f"{stamp}_{attempt}")
         try:
@@ -179,6 +186,9 @@ def discard_unstarted(run_dir: Path) -> bool:
         return False
     if run_dir.resolve() in {Path(created).resolve() for created in _created_run_dirs.values()}:
         shutil.rmtree(run_dir)
+        for folder in (run_dir.resolve().parent, run_dir.resolve().parent.parent):
+            if folder in _created_parents and not any(folder.iterdir()):
+                folder.rmdir()
         return True
     for entry in entries:
         if entry.is_dir() and not entry.is_symlink():
