@@ -153,19 +153,16 @@ def checked_config(cfg: Any, command: str, hints: Mapping[str, str] | None = Non
     """
     from omegaconf import MISSING, OmegaConf
 
-    from genlab.config import validate
+    from genlab.config import refuse_unknown_keys, typed_object
 
+    refuse_unknown_keys(cfg, command)
     schema = OmegaConf.get_type(cfg)
     if dataclasses.is_dataclass(schema):
         fields = dataclasses.fields(schema)
-        names = [item.name for item in fields]
-        unknown = [str(key) for key in cfg.keys() if key not in names]
-        if unknown:
-            raise ConfigError(unknown_key_message(unknown[0], command, names))
         present = set(cfg.keys())
         for item in fields:
             missing = OmegaConf.is_missing(cfg, item.name) if item.name in present else item.default == MISSING
             if missing:
                 hint = (hints or {}).get(item.name, "")
                 raise ConfigError(f"{item.name}= is required{hint} (genlab {command} {item.name}=...)")
-    return validate(cfg, command)
+    return typed_object(cfg)

@@ -312,14 +312,24 @@ def register_schemas() -> None:
 
 
 def validate(cfg: DictConfig, command: str = "train") -> Any:
-    """Resolve ``cfg`` and run every range check; return the typed config object.
+    """Refuse unknown keys, resolve ``cfg`` and run every range check; return the typed config object.
 
     Raises ConfigError with the full key in the message.
     """
+    refuse_unknown_keys(cfg, command)
+    return typed_object(cfg)
+
+
+def refuse_unknown_keys(cfg: DictConfig, command: str) -> None:
+    """A ConfigError naming the first key (at any depth) that its schema does not have."""
     unknown = _unknown_key(cfg)
     if unknown is not None:
         key, names = unknown
         raise ConfigError(unknown_key_message(key, command, names))
+
+
+def typed_object(cfg: DictConfig) -> Any:
+    """``cfg`` resolved into its dataclasses, whose ``__post_init__`` checks the ranges."""
     try:
         return OmegaConf.to_object(cfg)
     except ConfigError:
