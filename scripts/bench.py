@@ -293,11 +293,36 @@ def tutorial_dataset(images, batch_size: int, seed: int):
     return dataset.batch(batch_size, drop_remainder=True).repeat()
 
 
+def keras_class(instance) -> type:
+    """The Keras class a genlab subclass extends (for Keras' own objects, their class)."""
+    return next(cls for cls in type(instance).__mro__ if cls.__module__.startswith("keras."))
+
+
+def tutorial_layers(network):
+    """A copy of a Keras model with each genlab layer subclass replaced by the Keras layer it extends.
+
+    The tutorials use Keras' layers (for example ``BatchNormalization`` rather than
+    genlab's fused version); the copy has the same structure and weights' shapes.
+    """
+    import keras
+
+    def keras_layer(layer):
+        return keras_class(layer).from_config(layer.get_config())
+
+    return keras.models.clone_model(network, clone_function=keras_layer)
+
+
+def tutorial_optimizer(optimizer):
+    """Keras' own optimizer with the settings of genlab's (``Adam`` for genlab's fused Adam)."""
+    return keras_class(optimizer).from_config(optimizer.get_config())
+
+
 class Reference:
     """The tutorials' training loop on a copy of a trainer's networks, written out by hand.
 
-    A fresh model object from the same builder gets the trainer's current weights;
-    its optimizers come from the same optimizer config. It computes in float32, as the
+    A fresh model object from the same builder, with Keras' own layers and optimizers
+    where genlab has faster versions (see ``tutorial_layers``), gets the trainer's
+    current weights; its optimizers have the same settings. It computes in float32, as the
     tutorials do, whatever precision genlab was given.
     """
 
@@ -312,11 +337,15 @@ class Reference:
         policy = keras.mixed_precision.global_policy()
         keras.mixed_precision.set_global_policy("float32")
         try:
-            self.model = build_model(config.model, trainer.data.image_shape, lambda: build_optimizer(config.optimizer))
+            self.model = build_model(
+                config.model, trainer.data.image_shape, lambda: tutorial_optimizer(build_optimizer(config.optimizer))
+            )
         finally:
             keras.mixed_precision.set_global_policy(policy)
         for name, network in self.networks(self.model).items():
+            network = tutorial_layers(network)
             network.set_weights(self.networks(trainer.model)[name].get_weights())
+            setattr(self.model, name, network)
         if getattr(config.model, "reconstruction_loss", "bce") != "bce":
             raise ValueError("the reference loop writes the Bernoulli (bce) reconstruction loss only")
         self.batch_size = config.trainer.batch_size

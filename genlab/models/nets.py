@@ -12,6 +12,7 @@ import keras
 from keras import layers
 
 from genlab.config import ConvNetConfig, DeconvNetConfig
+from genlab.models.fused_batch_norm import FusedBatchNormalization
 
 LEAKY_SLOPE = 0.2  # DCGAN practice
 
@@ -25,7 +26,7 @@ def activation_layer(name: str) -> layers.Layer:
 def _block(x, layer: layers.Layer, net: ConvNetConfig, training_noise: bool):
     x = layer(x)
     if net.batch_norm:
-        x = layers.BatchNormalization()(x)
+        x = FusedBatchNormalization()(x)
     x = activation_layer(net.activation)(x)
     if training_noise and net.dropout > 0:
         x = layers.Dropout(net.dropout)(x)

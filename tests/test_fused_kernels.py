@@ -1,0 +1,139 @@
+"""genlab's fused batch norm and Adam compute what Keras' layers and optimizer compute."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from genlab.models.fused_batch_norm import FusedBatchNormalization  # noqa: E402
+from genlab.optimizers import FusedAdam  # noqa: E402
+
+
+def _paired_batch_norms(shape: tuple[int, ...], **options) -> tuple:
+    plain, fused = keras.layers.BatchNormalization(**options), FusedBatchNormalization(**options)
+    plain.build(shape)
+    fused.build(shape)
+    rng = np.random.default_rng(1)
+    # non-trivial scale, offset and moving statistics, the same in both
+    weights = [rng.normal(1.0, 0.3, w.shape).astype(np.float32) for w in plain.get_weights()]
+    weights[-1] = np.abs(weights[-1])  # moving variance
+    plain.set_weights(weights)
+    fused.set_weights(weights)
+    return plain, fused
+
+
+def _train_calls(layer, batches: list[np.ndarray]) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """Outputs and gradients (input, then trainable weights) of a training call per batch."""
+    outputs, gradients = [], []
+    for batch in batches:
+        images = tf.constant(batch)
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            output = layer(images, training=True)
+            loss = tf.reduce_sum(tf.sin(output))  # a gradient that differs per element
+        outputs.append(output.numpy())
+        gradients.append([g.numpy() for g in tape.gradient(loss, [images, *layer.trainable_variables])])
+    return outputs, gradients
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(16, 7, 7, 8), (32, 30), (4, 5, 6), (1, 3, 3, 4), (1, 6)],
+    ids=["images", "dense", "sequence", "one-image", "one-row"],
+)
+def test_fused_batch_norm_matches_keras_in_training_and_inference(shape: tuple[int, ...]) -> None:
+    plain, fused = _paired_batch_norms(shape)
+    rng = np.random.default_rng(2)
+    batches = [rng.normal(2.0, 3.0, shape).astype(np.float32) for _ in range(3)]
+
+    plain_outputs, plain_gradients = _train_calls(plain, batches)
+    fused_outputs, fused_gradients = _train_calls(fused, batches)
+
+    for ours, theirs in zip(fused_outputs, plain_outputs):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+    for ours, theirs in zip(fused_gradients, plain_gradients):
+        for our_gradient, their_gradient in zip(ours, theirs):
+            scale = np.abs(their_gradient).max() + 1e-6
+            np.testing.assert_allclose(our_gradient / scale, their_gradient / scale, atol=1e-4)
+    # the moving statistics average the biased batch variance, as Keras does
+    np.testing.assert_allclose(fused.moving_mean.numpy(), plain.moving_mean.numpy(), rtol=1e-5, atol=1e-6)
+    # (the kernel's variance is exact up to float32 rounding of the squares: ~1e-5 of E[x^2] here)
+    np.testing.assert_allclose(fused.moving_variance.numpy(), plain.moving_variance.numpy(), rtol=1e-5, atol=1e-4)
+    assert not np.allclose(fused.moving_mean.numpy(), _paired_batch_norms(shape)[0].moving_mean.numpy())
+    np.testing.assert_allclose(fused(batches[0], training=False), plain(batches[0], training=False), rtol=1e-5, atol=1e-5)
+
+
+def test_fused_batch_norm_keeps_keras_code_where_the_kernel_cannot_go() -> None:
+    """Normalizing over another axis (here channels first) must still be Keras' result."""
+    shape = (8, 4, 5, 5)
+    plain, fused = _paired_batch_norms(shape, axis=1)
+    batch = np.random.default_rng(3).normal(size=shape).astype(np.float32)
+    np.testing.assert_allclose(fused(batch, training=True), plain(batch, training=True), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(fused.moving_variance.numpy(), plain.moving_variance.numpy(), rtol=1e-6)
+
+
+def test_fused_batch_norm_under_mixed_precision_returns_the_compute_dtype() -> None:
+    shape = (8, 4, 4, 3)
+    batch = np.random.default_rng(4).normal(size=shape).astype(np.float16)
+    plain = keras.layers.BatchNormalization(dtype="mixed_float16")
+    fused = FusedBatchNormalization(dtype="mixed_float16")
+    plain.build(shape)
+    fused.build(shape)
+    ours, theirs = fused(batch, training=True), plain(batch, training=True)
+    assert ours.dtype == theirs.dtype == tf.float16
+    assert fused.moving_mean.dtype == "float32"
+    np.testing.assert_allclose(np.asarray(ours, np.float32), np.asarray(theirs, np.float32), atol=2e-3)
+
+
+def _adam_run(optimizer_class, shapes: list[tuple[int, ...]], steps: int, **options) -> list[np.ndarray]:
+    rng = np.random.default_rng(5)
+    variables = [keras.Variable(rng.normal(size=shape).astype(np.float32)) for shape in shapes]
+    gradients = [[tf.constant(rng.normal(size=shape).astype(np.float32)) for shape in shapes] for _ in range(steps)]
+    optimizer = optimizer_class(**options)
+    optimizer.build(variables)
+
+    @tf.function
+    def train() -> None:
+        for step_gradients in gradients:
+            optimizer.apply_gradients(zip(step_gradients, variables))
+
+    train()
+    slots = [*optimizer._momentums, *optimizer._velocities]
+    return [v.numpy() for v in variables] + [s.numpy() for s in slots] + [optimizer.iterations.numpy()]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"learning_rate": 1e-3}, {"learning_rate": 0.05, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-4, "clipnorm": 1.0}],
+    ids=["defaults", "clipped"],
+)
+def test_fused_adam_matches_keras_adam(options: dict) -> None:
+    shapes = [(3, 3, 4, 8), (8,), (50, 7), (1,)]
+    ours = _adam_run(FusedAdam, shapes, steps=6, **options)
+    theirs = _adam_run(keras.optimizers.Adam, shapes, steps=6, **options)
+    assert ours[-1] == theirs[-1] == 6
+    for our_value, their_value in zip(ours, theirs):
+        np.testing.assert_allclose(our_value, their_value, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(ours[0], _adam_run(FusedAdam, shapes, steps=0, **options)[0])  # it moved
+
+
+def test_checkpoints_of_keras_layers_and_adam_restore_into_the_fused_ones(tmp_path) -> None:
+    """Runs saved with Keras' BatchNormalization and Adam resume with genlab's fused versions."""
+    shape = (4, 3, 3, 2)
+    plain, fused = _paired_batch_norms(shape)
+    _train_calls(plain, [np.random.default_rng(6).normal(size=shape).astype(np.float32)])
+    plain_adam = keras.optimizers.Adam()
+    plain_adam.build(plain.trainable_variables)
+    plain_adam.apply_gradients(zip([tf.ones_like(v) for v in plain.trainable_variables], plain.trainable_variables))
+    path = tf.train.Checkpoint(layer=plain, optimizer=plain_adam).write(str(tmp_path / "ckpt"))
+
+    fused_adam = FusedAdam()
+    fused_adam.build(fused.trainable_variables)
+    tf.train.Checkpoint(layer=fused, optimizer=fused_adam).read(path).assert_consumed()
+
+    for ours, theirs in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    for ours, theirs in zip(fused_adam.variables, plain_adam.variables):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
