@@ -19,6 +19,9 @@ from genlab.errors import ConfigError
 
 class Batches(Protocol):
     steps_per_epoch: int
+    # True when batch(step) depends on nothing but the step: the training loop then
+    # gathers the next step's batch while the current step trains.
+    random_access: bool
 
     def start(self, step: int) -> None:
         """Called once before training, with the step the run starts (or resumes) at."""
@@ -42,6 +45,8 @@ def make_batches(images, batch_size: int, seed: int, pixel_range: tuple[float, f
 
 
 class InMemoryBatches:
+    random_access = True
+
     def __init__(
         self,
         images: np.ndarray,
@@ -93,6 +98,7 @@ class StreamedBatches:
     """
 
     PREFETCH_BATCHES = 4
+    random_access = False  # batch() takes the iterator's next element; tf.data already reads ahead
 
     def __init__(self, records, batch_size: int, seed: int, pixel_range: tuple[float, float], binarize: bool):
         self.records = records

@@ -147,9 +147,9 @@ class Trainer:
             images = images[start : start + self.replica_batch_size]
         return self._compiled_model_step(images)
 
-    def _one_step(self) -> dict[str, tf.Tensor]:
+    def _one_step(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
         # Every worker derives the same global batch from the step and takes its replicas' slices.
-        per_replica = self.strategy.run(self._replica_step, args=(self.batches.batch(self.step),))
+        per_replica = self.strategy.run(self._replica_step, args=(images,))
         metrics = {
             name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
             for name, value in per_replica.items()
@@ -165,8 +165,22 @@ class Trainer:
         totals = {name: tf.constant(0.0) for name in self.model.metric_names}
         last = dict(totals)
         done = tf.constant(0, tf.int64)
+        ahead = self.batches.random_access
+        # With random access the batch of step s+1 is gathered while step s trains, so a
+        # step never waits for its input (about 4% of a batch-32 VAE step on 2 cores).
+        # Streamed batches come from tf.data, which reads ahead by itself; for them the
+        # loop variable starts as zeros that are never trained on.
+        if ahead:
+            images = self.batches.batch(self.step)
+        else:
+            images = tf.zeros([self.config.trainer.batch_size, *self.data.image_shape])
         for _ in tf.range(num_steps):
-            last = self._one_step()
+            if ahead:
+                upcoming = self.batches.batch(self.step + 1)
+            else:
+                upcoming = images = self.batches.batch(self.step)
+            last = self._one_step(images)
+            images = upcoming
             if not tf.reduce_all([tf.math.is_finite(value) for value in last.values()]):
                 break
             totals = {name: totals[name] + last[name] for name in totals}
