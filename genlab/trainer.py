@@ -167,7 +167,7 @@ class Trainer:
         done = tf.constant(0, tf.int64)
         ahead = self.batches.random_access
         # With random access the batch of step s+1 is gathered while step s trains, so a
-        # step never waits for its input (about 4% of a batch-32 VAE step on 2 cores).
+        # step never waits for its input (scripts/bench.py's input-pipeline line).
         # Streamed batches come from tf.data, which reads ahead by itself; for them the
         # loop variable starts as zeros that are never trained on.
         if ahead:

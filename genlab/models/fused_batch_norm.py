@@ -3,8 +3,8 @@
 Keras 3 normalizes a training batch with separate mean, variance, scale and
 shift ops, each a pass over the activations (and as many again for the
 gradient). ``FusedBatchNormV3`` does the statistics and the normalization in
-one kernel and its gradient in another: on the DCGAN generator's three layers
-this saves about 10 ms of a 340 ms step on 2 CPU cores (scripts/bench.py).
+one kernel and its gradient in another, which matters when batch norm sits on
+large activations (the DCGAN generator's; scripts/bench.py measures the step).
 
 The layer is a ``keras.layers.BatchNormalization`` with the same variables,
 so checkpoints are interchangeable, and it computes the same function: batch
