@@ -75,6 +75,19 @@ def tiny_sweep_args(dataset_args: list[str], sweep: Path, *extra: str, model: st
     return ["train", "-m", *tiny_train_args(model, dataset_args, steps)[1:], *extra, f"hydra.sweep.dir={sweep}"]
 
 
+def assert_rerun_skips_finished_jobs(args: list[str], runs: list[Path], cwd: Path) -> None:
+    """Running a finished sweep again says "nothing to do" for every job and rewrites no checkpoint."""
+
+    def stamps() -> dict[Path, int]:
+        return {run: (run / "checkpoints" / "checkpoint").stat().st_mtime_ns for run in runs}
+
+    before = stamps()
+    again = run_genlab(*args, cwd=cwd)
+    assert again.returncode == 0, again.output
+    assert again.output.count("nothing to do") == len(runs)
+    assert stamps() == before
+
+
 @pytest.fixture(scope="session")
 def idx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny MNIST-format data set (28x28x1) in the official IDX .gz files."""

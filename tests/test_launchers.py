@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import GENLAB, run_genlab, tiny_sweep_args
+from conftest import GENLAB, assert_rerun_skips_finished_jobs, run_genlab, tiny_sweep_args
 
 pytestmark = pytest.mark.slow
 
@@ -54,11 +54,7 @@ def test_joblib_runs_the_jobs_in_parallel_processes_and_skips_finished_ones(
     (start_a, end_a), (start_b, end_b) = ((job[0][0], job[-1][0]) for job in lines)
     assert start_a < end_b and start_b < end_a
 
-    stamps = {run: (run / "checkpoints" / "checkpoint").stat().st_mtime_ns for run in runs}
-    again = run_genlab(*args, cwd=tmp_path)
-    assert again.returncode == 0, again.output
-    assert again.output.count("nothing to do") == 2
-    assert {run: (run / "checkpoints" / "checkpoint").stat().st_mtime_ns for run in runs} == stamps
+    assert_rerun_skips_finished_jobs(args, runs, cwd=tmp_path)
 
 
 def test_a_failed_job_leaves_the_other_jobs_running(idx_dataset_args: list[str], tmp_path: Path) -> None:

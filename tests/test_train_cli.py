@@ -14,7 +14,7 @@ import yaml
 from PIL import Image
 
 import fakedata
-from conftest import GENLAB, run_genlab, tiny_sweep_args, tiny_train_args
+from conftest import GENLAB, assert_rerun_skips_finished_jobs, run_genlab, tiny_sweep_args, tiny_train_args
 
 pytestmark = pytest.mark.slow
 
@@ -194,12 +194,8 @@ def test_sweep_makes_one_directory_per_job_and_skips_finished_jobs(idx_dataset_a
     assert len(runs) == 2
     betas = sorted(float(yaml.safe_load((run / ".hydra/config.yaml").read_text())["beta"]) for run in runs)
     assert betas == [1.0, 4.0]
-    stamps = {run: (run / "checkpoints" / "checkpoint").stat().st_mtime_ns for run in runs}
 
-    again = run_genlab(*args, cwd=tmp_path)
-    assert again.returncode == 0, again.output
-    assert again.output.count("nothing to do") == 2
-    assert {run: (run / "checkpoints" / "checkpoint").stat().st_mtime_ns for run in runs} == stamps
+    assert_rerun_skips_finished_jobs(args, runs, cwd=tmp_path)
 
 
 def test_two_runs_started_together_get_their_own_directories(idx_dataset_args: list[str], tmp_path: Path) -> None:
