@@ -12,6 +12,7 @@ import keras
 from keras import layers
 
 from genlab.config import ConvNetConfig, DeconvNetConfig
+from genlab.models.col2im_convolution import Col2ImConv2D, Col2ImConv2DTranspose
 from genlab.models.fused_batch_norm import FusedBatchNormalization
 
 LEAKY_SLOPE = 0.2  # DCGAN practice
@@ -42,7 +43,7 @@ def encoder(image_shape: tuple[int, int, int], net: ConvNetConfig, output_units:
     images = keras.Input(shape=image_shape, name="images")
     x = images
     for width, stride in zip(net.widths, _strides(net)):
-        conv = layers.Conv2D(width, net.kernel_size, strides=stride, padding="same", use_bias=not net.batch_norm)
+        conv = Col2ImConv2D(width, net.kernel_size, strides=stride, padding="same", use_bias=not net.batch_norm)
         x = _block(x, conv, net, training_noise=True)
     x = layers.Flatten()(x)
     x = layers.Dense(output_units)(x)
@@ -63,11 +64,11 @@ def decoder(latent_dim: int, image_shape: tuple[int, int, int], net: DeconvNetCo
     x = _block(codes, dense, net, training_noise=False)
     x = layers.Reshape((start_height, start_width, start_channels))(x)
     for filters, stride in zip(net.widths, _strides(net)):
-        deconv = layers.Conv2DTranspose(
+        deconv = Col2ImConv2DTranspose(
             filters, net.kernel_size, strides=stride, padding="same", use_bias=not net.batch_norm
         )
         x = _block(x, deconv, net, training_noise=False)
-    x = layers.Conv2DTranspose(
+    x = Col2ImConv2DTranspose(
         channels, net.output_kernel_size or net.kernel_size, strides=net.output_stride, padding="same"
     )(x)
     extra_height, extra_width = start_height * upsampling - height, start_width * upsampling - width
