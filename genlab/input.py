@@ -68,16 +68,18 @@ class InMemoryBatches:
         self._epoch = tf.Variable(-1, dtype=tf.int64, trainable=False)
         self._permutation = tf.Variable(tf.range(count, dtype=tf.int64), trainable=False)
 
-    def _permutation_for(self, epoch: tf.Tensor) -> tf.Tensor:
+    def _shuffle_for(self, epoch: tf.Tensor) -> tf.Tensor:
+        """Make ``_permutation`` the permutation of ``epoch`` (a no-op within an epoch)."""
+
         def shuffle() -> tf.Tensor:
             permutation = tf.random.experimental.stateless_shuffle(
                 tf.range(self.count, dtype=tf.int64), seed=tf.stack([tf.constant(self.seed, tf.int64), epoch])
             )
             self._permutation.assign(permutation)
             self._epoch.assign(epoch)
-            return tf.identity(self._permutation)
+            return epoch
 
-        return tf.cond(tf.equal(epoch, self._epoch), lambda: tf.identity(self._permutation), shuffle)
+        return tf.cond(tf.equal(epoch, self._epoch), lambda: epoch, shuffle)
 
     def start(self, step: int) -> None:
         pass
@@ -86,7 +88,9 @@ class InMemoryBatches:
         step = tf.cast(step, tf.int64)
         epoch = step // self.steps_per_epoch
         start = (step % self.steps_per_epoch) * self.batch_size
-        indices = self._permutation_for(epoch)[start : start + self.batch_size]
+        self._shuffle_for(epoch)
+        # Only the batch's indices are read, not a copy of the whole permutation each step.
+        indices = self._permutation.sparse_read(tf.range(start, start + self.batch_size))
         return scale(tf.gather(self.images, indices), self.pixel_range, self.binarize)
 
 
