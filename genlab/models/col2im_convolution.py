@@ -23,6 +23,7 @@ import tensorflow as tf
 
 
 def _uses_col2im(inputs: tf.Tensor, layer: keras.layers.Layer, one_channel: bool) -> bool:
+    """Whether the call is one the matrix-product path computes exactly as Keras would."""
     return bool(
         one_channel
         and layer.data_format == "channels_last"
@@ -34,6 +35,10 @@ def _uses_col2im(inputs: tf.Tensor, layer: keras.layers.Layer, one_channel: bool
         and None not in inputs.shape[1:]
         and not tf.config.list_logical_devices("GPU")
     )
+
+
+def _strides_4d(strides: tuple[int, int]) -> list[int]:
+    return [1, strides[0], strides[1], 1]
 
 
 def _one_hot_taps(kernel_height: int, kernel_width: int, dtype: tf.DType) -> tf.Tensor:
@@ -57,14 +62,30 @@ def transposed_conv_to_one_channel(
         input_sizes=tf.stack([batch, output_size[0], output_size[1], taps]),
         filter=_one_hot_taps(kernel_height, kernel_width, inputs.dtype),
         out_backprop=columns,
-        strides=[1, strides[0], strides[1], 1],
+        strides=_strides_4d(strides),
         padding=padding,
     )
     return tf.reduce_sum(placed, axis=-1, keepdims=True)
 
 
-def _strides_4d(strides: tuple[int, int]) -> list[int]:
-    return [1, strides[0], strides[1], 1]
+def _kernel_gradient(
+    conv_inputs: tf.Tensor, conv_output_gradient: tf.Tensor, kernel: tf.Tensor, strides: tuple[int, int], padding: str
+) -> tf.Tensor:
+    """The gradient for ``kernel`` of ``tf.nn.conv2d(conv_inputs, kernel)``, TensorFlow's own kernel."""
+    return tf.raw_ops.Conv2DBackpropFilter(
+        input=conv_inputs,
+        filter_sizes=tf.shape(kernel),
+        out_backprop=conv_output_gradient,
+        strides=_strides_4d(strides),
+        padding=padding,
+    )
+
+
+def _add_bias_and_activate(layer: keras.layers.Layer, outputs: tf.Tensor) -> tf.Tensor:
+    """What Keras' convolution layers do after the convolution."""
+    if layer.use_bias:
+        outputs = outputs + layer.bias
+    return layer.activation(outputs) if layer.activation is not None else outputs
 
 
 class Col2ImConv2DTranspose(keras.layers.Conv2DTranspose):
@@ -81,23 +102,14 @@ class Col2ImConv2DTranspose(keras.layers.Conv2DTranspose):
             outputs = transposed_conv_to_one_channel(inputs, kernel, output_size, strides, padding)
 
             def gradient(upstream: tf.Tensor):
-                # what TensorFlow differentiates Conv2DBackpropInput into: both are fast one-channel-in kernels
+                # A transposed convolution is the input gradient of a convolution of its
+                # output; both gradients are fast one-channel-in kernels.
                 inputs_gradient = tf.nn.conv2d(upstream, kernel, _strides_4d(strides), padding)
-                kernel_gradient = tf.raw_ops.Conv2DBackpropFilter(
-                    input=upstream,
-                    filter_sizes=tf.shape(kernel),
-                    out_backprop=inputs,
-                    strides=_strides_4d(strides),
-                    padding=padding,
-                )
-                return inputs_gradient, kernel_gradient
+                return inputs_gradient, _kernel_gradient(upstream, inputs, kernel, strides, padding)
 
             return outputs, gradient
 
-        outputs = transposed_conv(inputs, tf.convert_to_tensor(self.kernel))
-        if self.use_bias:
-            outputs = outputs + self.bias
-        return self.activation(outputs) if self.activation is not None else outputs
+        return _add_bias_and_activate(self, transposed_conv(inputs, tf.convert_to_tensor(self.kernel)))
 
 
 class Col2ImConv2D(keras.layers.Conv2D):
@@ -117,18 +129,8 @@ class Col2ImConv2D(keras.layers.Conv2D):
             def gradient(upstream: tf.Tensor):
                 # the input gradient is a transposed convolution onto the one input channel
                 inputs_gradient = transposed_conv_to_one_channel(upstream, kernel, input_size, strides, padding)
-                kernel_gradient = tf.raw_ops.Conv2DBackpropFilter(
-                    input=inputs,
-                    filter_sizes=tf.shape(kernel),
-                    out_backprop=upstream,
-                    strides=_strides_4d(strides),
-                    padding=padding,
-                )
-                return inputs_gradient, kernel_gradient
+                return inputs_gradient, _kernel_gradient(inputs, upstream, kernel, strides, padding)
 
             return outputs, gradient
 
-        outputs = conv(inputs, tf.convert_to_tensor(self.kernel))
-        if self.use_bias:
-            outputs = outputs + self.bias
-        return self.activation(outputs) if self.activation is not None else outputs
+        return _add_bias_and_activate(self, conv(inputs, tf.convert_to_tensor(self.kernel)))
