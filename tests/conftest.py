@@ -1,6 +1,7 @@
 """Shared fixtures: the real `genlab` CLI in a subprocess, tiny generated data, tiny trained runs."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -43,6 +44,18 @@ class Result:
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
+
+
+BENCH = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
+
+
+def load_bench():
+    """scripts/bench.py as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("bench", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench"] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_genlab(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None) -> Result:

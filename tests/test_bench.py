@@ -1,7 +1,6 @@
 """The benchmark compares like with like: its reference loop does genlab's arithmetic."""
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -10,17 +9,7 @@ import numpy as np
 import pytest
 
 import fakedata
-
-BENCH = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
+from conftest import BENCH, load_bench
 
 @pytest.fixture(scope="module")
 def bench_data(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -7,6 +7,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
+from conftest import load_bench  # noqa: E402
 from genlab.config import ConvNetConfig, DeconvNetConfig  # noqa: E402
 from genlab.models import nets  # noqa: E402
 from genlab.models.col2im_convolution import Col2ImConv2D, Col2ImConv2DTranspose  # noqa: E402
@@ -126,21 +127,13 @@ def test_eager_calls_and_mixed_precision_work() -> None:
     assert output.dtype == tf.float16 and output.shape == (2, 7, 7, 1)  # "valid": 5 + 3 - 1
 
 
-def _keras_copy(network):
-    """The same network built from Keras' own layer classes (what runs saved before these layers used)."""
-
-    def keras_layer(layer):
-        keras_class = next(cls for cls in type(layer).__mro__ if cls.__module__.startswith("keras."))
-        return keras_class.from_config(layer.get_config())
-
-    return keras.models.clone_model(network, clone_function=keras_layer)
-
-
 def test_checkpoints_of_keras_networks_restore_into_the_col2im_ones(tmp_path) -> None:
     encoder = nets.encoder((28, 28, 1), ConvNetConfig(widths=[4, 8]), 6, name="encoder")
     decoder = nets.decoder(3, (28, 28, 1), DeconvNetConfig(widths=[8, 4]), name="decoder")
     assert isinstance(encoder.layers[1], Col2ImConv2D) and isinstance(decoder.layers[-2], Col2ImConv2DTranspose)
-    saved = {"encoder": _keras_copy(encoder), "decoder": _keras_copy(decoder)}
+    # Keras-class copies, as runs saved before these layers have them (the benchmark's reference too)
+    tutorial_layers = load_bench().tutorial_layers
+    saved = {"encoder": tutorial_layers(encoder), "decoder": tutorial_layers(decoder)}
     rng = np.random.default_rng(6)
     for network in saved.values():
         network.set_weights([rng.normal(0.0, 0.3, w.shape).astype(np.float32) for w in network.get_weights()])
