@@ -250,6 +250,8 @@ class TrainerConfig:
     precision: str = "auto"  # auto | float32 | mixed_float16 | mixed_bfloat16
     jit_compile: str = "auto"  # auto | true | false
     deterministic: bool = True  # bit-identical resume on CPU
+    # auto, or how many parts each replica's batch is split into, run side by side (genlab.micro_batches)
+    micro_batches: Any = "auto"
 
     def __post_init__(self) -> None:
         require(self.steps >= 1, "trainer.steps", "must be >= 1", self.steps)
@@ -273,6 +275,22 @@ class TrainerConfig:
         require_choice("trainer.precision", self.precision, ("auto", "float32", "mixed_float16", "mixed_bfloat16"))
         self.jit_compile = str(self.jit_compile).lower()
         require_choice("trainer.jit_compile", self.jit_compile, SWITCHES)
+        self._check_micro_batches()
+
+    def _check_micro_batches(self) -> None:
+        rule = "must be auto or a whole number >= 1"
+        if isinstance(self.micro_batches, str):
+            self.micro_batches = self.micro_batches.lower()
+            require(self.micro_batches == "auto", "trainer.micro_batches", rule, self.micro_batches)
+            return
+        whole = isinstance(self.micro_batches, int) and not isinstance(self.micro_batches, bool)
+        require(whole and self.micro_batches >= 1, "trainer.micro_batches", rule, self.micro_batches)
+        require(
+            self.micro_batches <= self.batch_size,
+            "trainer.micro_batches",
+            f"must be at most trainer.batch_size ({self.batch_size})",
+            self.micro_batches,
+        )
 
 
 # ----------------------------------------------------------------------------- commands
@@ -293,6 +311,19 @@ class TrainConfig:
         require(self.latent_dim >= 1, "latent_dim", "must be >= 1", self.latent_dim)
         require(self.beta >= 0, "beta", "must be >= 0", self.beta)
         require(self.seed >= 0, "seed", "must be >= 0", self.seed)
+        micro_batches = getattr(self.trainer, "micro_batches", "auto")
+        if micro_batches != "auto" and micro_batches > 1 and uses_batch_norm(self.model):
+            raise ConfigError(
+                f"trainer.micro_batches={micro_batches}: the model's networks use batch norm, which would "
+                "normalise each micro-batch with its own statistics; use trainer.micro_batches=1 or auto"
+            )
+
+
+def uses_batch_norm(model: Any) -> bool:
+    """Whether any network of a model config normalises with batch statistics."""
+    if not dataclasses.is_dataclass(model):
+        return False
+    return any(getattr(getattr(model, entry.name), "batch_norm", False) for entry in dataclasses.fields(model))
 
 
 MODEL_SCHEMAS = {"ae": AEConfig, "vae": VAEConfig, "gan": GANConfig}

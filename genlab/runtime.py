@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
+from genlab import micro_batches
 from genlab.cluster import ClusterRole, cluster_role
 from genlab.config import TrainerConfig
 from genlab.errors import ConfigError
@@ -23,6 +24,7 @@ class Runtime:
     strategy: tf.distribute.Strategy
     role: ClusterRole
     distributed: bool  # a strategy other than TensorFlow's default one
+    micro_batch_plan: micro_batches.MicroBatchPlan
 
     @property
     def num_replicas(self) -> int:
@@ -33,12 +35,14 @@ class Runtime:
         return self.role.is_chief
 
 
-def configure(trainer: TrainerConfig, seed: int) -> Runtime:
+def configure(trainer: TrainerConfig, seed: int, batch_norm: bool = False) -> Runtime:
     """Start from a clean Keras state and apply the trainer's switches.
 
     ``auto`` means mixed_float16 and XLA on a GPU, float32 without XLA on a CPU,
     where both measured slower; the strategy spreads each batch over every local
     device (``mirrored``) and over the workers TF_CONFIG names (``multi_worker``).
+    ``batch_norm`` says whether the model's networks use it (they are then never
+    split into micro-batches).
     """
     # tf.distribute logs every all-reduce it builds at INFO; genlab's own line names the strategy.
     logging.getLogger("tensorflow").setLevel(logging.WARNING)
@@ -46,6 +50,12 @@ def configure(trainer: TrainerConfig, seed: int) -> Runtime:
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
         _split_cpu(trainer.cpu_devices)
+    single_cpu = not gpus and trainer.cpu_devices == 1 and not role.is_multi_worker
+    on_cpu_alone = single_cpu and trainer.strategy in ("auto", "default")
+    plan = micro_batches.plan(
+        trainer.micro_batches, trainer.batch_size, batch_norm, on_cpu_alone, micro_batches.available_cores()
+    )
+    _use_intra_op_threads(plan.intra_op_threads)
     # Collective ops must be set up before anything else starts TensorFlow's runtime.
     strategy_name, strategy = _strategy(trainer.strategy, role, gpus, trainer.cpu_devices)
     keras.backend.clear_session(free_memory=True)
@@ -62,9 +72,34 @@ def configure(trainer: TrainerConfig, seed: int) -> Runtime:
         devices += f", {strategy_name} over {strategy.num_replicas_in_sync} replicas"
         if role.is_multi_worker:
             devices += f" ({role.name} of {role.num_workers} workers)"
+    if plan.parts > 1:
+        devices += f", {plan.describe()}"
     return Runtime(
-        precision=precision, jit_compile=jit_compile, devices=devices, strategy=strategy, role=role, distributed=distributed
+        precision=precision,
+        jit_compile=jit_compile,
+        devices=devices,
+        strategy=strategy,
+        role=role,
+        distributed=distributed,
+        micro_batch_plan=plan,
     )
+
+
+def _use_intra_op_threads(wanted: int | None) -> None:
+    """Threads per op (None: TensorFlow's default), settable only before TensorFlow starts in a process."""
+    threading = tf.config.threading
+    current = threading.get_intra_op_parallelism_threads()
+    if current == (wanted or 0):
+        return
+    try:
+        threading.set_intra_op_parallelism_threads(wanted or 0)
+    except RuntimeError:  # an earlier job of this process (a sweep, a notebook) started TensorFlow
+        log.warning(
+            "TensorFlow already runs in this process with %s intra-op thread(s) per op, not the %s this job "
+            "would use: it trains correctly but slower than in a process of its own",
+            current or "the default",
+            wanted or "default",
+        )
 
 
 def _jit_compile(switch: str, on_gpu: bool, strategy_name: str) -> bool:

@@ -23,10 +23,12 @@ import tensorflow as tf
 
 from genlab import run as rundir
 from genlab import runtime
+from genlab.config import uses_batch_norm
 from genlab.data import ImageSet, load_dataset
 from genlab.errors import GenlabError
 from genlab.hparams import log_hparams, log_session_end
 from genlab.input import make_batches, scale
+from genlab.micro_batches import part_sizes
 from genlab.progress import ProgressReporter, format_metrics
 from genlab.render.grid import save_png, tile
 from genlab.state import build_state
@@ -93,7 +95,7 @@ class Trainer:
     def __init__(self, config: Any, run_dir: Path, data: ImageSet | None = None):
         self.config = config
         self.run_dir = run_dir
-        self.runtime = runtime.configure(config.trainer, config.seed)
+        self.runtime = runtime.configure(config.trainer, config.seed, batch_norm=uses_batch_norm(config.model))
         self.data = data if data is not None else load_dataset(config.dataset)
         for note in self.data.notes:
             log.info("%s", note)
@@ -109,6 +111,7 @@ class Trainer:
                 owns_run_dir=self.is_chief,
             )
         self.model, self.step, self.rng, self.checkpoints = state.model, state.step, state.rng, state.checkpoints
+        self.model.micro_batch_sizes = tuple(part_sizes(self.replica_batch_size, self.runtime.micro_batch_plan.parts))
         self.steps = total_steps(config, self.data.num_train)
         self.batches = make_batches(
             self.data.train_images,

@@ -69,6 +69,10 @@ BAD_OVERRIDES = [
     ("trainer.precision=float8", "trainer.precision"),
     ("model=vea", "model/vea"),
     ("dataset.channels=2", "dataset.channels"),
+    ("trainer.micro_batches=many", "trainer.micro_batches"),
+    ("trainer.micro_batches=0", "trainer.micro_batches"),
+    ("trainer.micro_batches=2.5", "trainer.micro_batches"),
+    ("trainer.micro_batches=999", "trainer.micro_batches"),
 ]
 
 

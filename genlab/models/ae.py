@@ -6,6 +6,7 @@ import math
 import tensorflow as tf
 
 from genlab.config import AEConfig
+from genlab.micro_batches import mean_over_parts
 from genlab.models import nets
 from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients, replica_share
 
@@ -62,7 +63,9 @@ class AutoEncoder(GenerativeModel):
 
     def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
-            metrics = self.losses(images, rng, training=True)
+            metrics = mean_over_parts(
+                lambda part: self.losses(part, rng, training=True), images, self.micro_batch_sizes
+            )
             scaled_loss = self.optimizer.scale_loss(replica_share(metrics["loss"]))
         apply_gradients(self.optimizer, tape, scaled_loss, self.variables)
         return metrics

@@ -4,6 +4,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from genlab.config import GANConfig
+from genlab.micro_batches import mean_over_parts
 from genlab.models import nets
 from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients, replica_share
 
@@ -42,23 +43,25 @@ class GAN(GenerativeModel):
         self.discriminator_optimizer.build(self.discriminator.trainable_variables)
 
     def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
-        batch_size = tf.shape(images)[0]
-        codes = rng.normal([batch_size, self.latent_dim])
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
-            fakes = tf.tanh(self.generator(codes, training=True))
-            real_logits = self.discriminator(images, training=True)
-            fake_logits = self.discriminator(fakes, training=True)
-            d_loss = _bce(1.0 - self.config.label_smoothing, real_logits) + _bce(0.0, fake_logits)
-            g_loss = _bce(1.0, fake_logits)  # non-saturating: maximise log D(G(z))
-            scaled_d_loss = self.discriminator_optimizer.scale_loss(replica_share(d_loss))
-            scaled_g_loss = self.generator_optimizer.scale_loss(replica_share(g_loss))
+            metrics = mean_over_parts(lambda part: self._metrics(part, rng), images, self.micro_batch_sizes)
+            scaled_d_loss = self.discriminator_optimizer.scale_loss(replica_share(metrics["d_loss"]))
+            scaled_g_loss = self.generator_optimizer.scale_loss(replica_share(metrics["g_loss"]))
         apply_gradients(
             self.discriminator_optimizer, discriminator_tape, scaled_d_loss, self.discriminator.trainable_variables
         )
         apply_gradients(self.generator_optimizer, generator_tape, scaled_g_loss, self.generator.trainable_variables)
+        return metrics
+
+    def _metrics(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
+        """Both losses and the discriminator's accuracies on ``images`` and as many fakes."""
+        codes = rng.normal([tf.shape(images)[0], self.latent_dim])
+        fakes = tf.tanh(self.generator(codes, training=True))
+        real_logits = self.discriminator(images, training=True)
+        fake_logits = self.discriminator(fakes, training=True)
         return {
-            "d_loss": d_loss,
-            "g_loss": g_loss,
+            "d_loss": _bce(1.0 - self.config.label_smoothing, real_logits) + _bce(0.0, fake_logits),
+            "g_loss": _bce(1.0, fake_logits),  # non-saturating: maximise log D(G(z))
             "d_accuracy_real": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
             "d_accuracy_fake": tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)),
         }
