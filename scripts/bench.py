@@ -1,13 +1,19 @@
 """Training throughput of genlab against the classic TensorFlow-tutorial loop, side by side.
 
 For each setting the benchmark builds genlab's Trainer (the object `genlab train`
-runs) on Fashion-MNIST and, in the same process, the loop of the TensorFlow
+runs) on Fashion-MNIST and, in the same benchmark run, the loop of the TensorFlow
 tutorials: a ``@tf.function`` train step called once per batch of a
 ``from_tensor_slices(float32).shuffle().batch()`` pipeline, with the same
 networks (same builder, same initial weights), batch size and optimizer. Rounds
 alternate genlab, the reference and genlab on a batch already in memory, each
 round starting with the next one; the table shows medians (ratios: the median
 of the ratios within each round).
+
+The two sides run in two worker processes that take turns (never at the same
+time), because TensorFlow fixes its thread settings once per process: genlab's
+worker is configured as `genlab train` configures itself (see
+genlab.micro_batches), the reference's keeps TensorFlow's defaults, as a
+tutorial script does.
 
 genlab is timed through its compiled loop (``Trainer._train_loop``, called and
 read back as ``Trainer.train`` does), without the pictures and checkpoints that
@@ -24,6 +30,7 @@ taken on a busy machine are not comparable.
 
 TensorFlow is imported only after the thread flags are read (they must be set
 before it runs anything), so its imports here sit inside the functions.
+``--intra-op``/``--inter-op`` apply to both workers (genlab then cannot choose its own).
 
     scripts/bench.sh                          # the table (several minutes on 2 cores)
     scripts/bench.sh --quick                  # a smoke run: few steps, one round
@@ -111,6 +118,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-sample", action="store_true", help="skip timing `genlab sample`")
     parser.add_argument("--no-train", action="store_true", help="skip the end-to-end Trainer.train() run")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    # How the benchmark runs its own worker processes (see WorkerProcess); not for users.
+    parser.add_argument("--worker", choices=("genlab", "reference"), help=argparse.SUPPRESS)
+    parser.add_argument("--run-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rounds is None:
         args.rounds = 1 if args.quick else 6
@@ -168,21 +178,28 @@ def load_average() -> str:
 
 
 class OtherLoad:
-    """The share of the machine's CPU time that other processes used while this one measured."""
+    """The share of the machine's CPU time that other processes used while this one measured.
+
+    The benchmark's own time includes its worker processes (see ``WorkerProcess``):
+    finished ones through ``os.times()``, running ones through /proc.
+    """
 
     def __init__(self) -> None:
+        self.workers: set[int] = set()  # pids of running workers
         self.start = self._sample()
 
-    @staticmethod
-    def _sample() -> tuple[float, float, float] | None:
+    def _sample(self) -> tuple[float, float, float] | None:
         try:
             fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
         except (OSError, ValueError):
             return None
+        ticks = os.sysconf("SC_CLK_TCK")
         idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-        busy_seconds = (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+        busy_seconds = (sum(fields[:8]) - idle) / ticks
         own = os.times()
-        return time.perf_counter(), busy_seconds, own.user + own.system
+        own_seconds = own.user + own.system + own.children_user + own.children_system
+        own_seconds += sum(_process_cpu_ticks(pid) for pid in self.workers) / ticks
+        return time.perf_counter(), busy_seconds, own_seconds
 
     def share(self) -> float | None:
         end = self._sample()
@@ -190,6 +207,15 @@ class OtherLoad:
             return None
         wall, busy, own = (after - before for after, before in zip(end, self.start))
         return max(0.0, busy - own) / (wall * (os.cpu_count() or 1))
+
+
+def _process_cpu_ticks(pid: int) -> int:
+    """User plus system time of a running process, in clock ticks (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the file)
 
 
 def cpu_name() -> str:
@@ -460,6 +486,8 @@ class Result:
     batch_size: int
     flops_per_image: int
     precision: str  # genlab's; the reference always computes in float32
+    genlab_how: str = ""  # devices, micro-batches and threads
+    reference_how: str = ""
     genlab: list[float] = field(default_factory=list)  # images/s per round
     reference: list[float] = field(default_factory=list)
     in_memory: list[float] = field(default_factory=list)
@@ -481,48 +509,204 @@ def timed(function, images: int) -> float:
     return images / (time.perf_counter() - start)
 
 
-def bench_setting(name: str, args: argparse.Namespace, run_dir: Path) -> Result:
-    setting = SETTINGS[name]
-    overrides = [*setting.overrides, *args.override, "trainer.steps=1000000000"]
+def setting_overrides(name: str, args: argparse.Namespace) -> list[str]:
+    overrides = [*SETTINGS[name].overrides, *args.override, "trainer.steps=1000000000"]
     if args.data_path:
         overrides.append(f"dataset.path={args.data_path}")
-    trainer = make_trainer(overrides, run_dir)
-    batch_size = trainer.config.trainer.batch_size
-    steps = setting.quick_steps if args.quick else max(1, round(setting.round_steps * args.steps_scale))
-    result = Result(name, setting.title, batch_size, training_flops_per_image(trainer.model), trainer.runtime.precision)
+    return overrides
 
-    reference = Reference(trainer)
-    batches = iter(tutorial_dataset(reference_images(trainer), batch_size, trainer.config.seed))
-    twin = None if args.no_input else in_memory_twin(trainer)
 
-    # Warm-up: tracing, the reference's shuffle buffer, first-touch allocations.
-    warm_up = max(2, steps // 5)
-    run_genlab_steps(trainer, warm_up)
-    reference.run(itertools.islice(batches, warm_up))
-    if twin is not None:
-        run_genlab_steps(twin, warm_up)
+def steps_per_round(name: str, args: argparse.Namespace) -> int:
+    setting = SETTINGS[name]
+    return setting.quick_steps if args.quick else max(1, round(setting.round_steps * args.steps_scale))
 
-    images = steps * batch_size
-    variants = [
-        (result.genlab, lambda: run_genlab_steps(trainer, steps)),
-        (result.reference, lambda: reference.run(itertools.islice(batches, steps))),
-    ]
-    if twin is not None:
-        variants.append((result.in_memory, lambda: run_genlab_steps(twin, steps)))
-    for round_number in range(args.rounds):
-        # each round starts with the next variant, so none always runs first or after another
-        shift = round_number % len(variants)
-        for measurements, run in variants[shift:] + variants[:shift]:
-            measurements.append(timed(run, images))
-    traces = trainer._train_loop.experimental_get_tracing_count()
-    if traces != 1:
-        print(f"warning: genlab's loop was traced {traces} times", file=sys.stderr)
-    if not args.no_train:
-        # What `genlab train` shows: the same loop plus its logs, pictures and checkpoints
-        # at the configured intervals (for a round this long: a few logs, a picture or two
-        # and the final checkpoint).
-        trainer.steps = int(trainer.step.numpy()) + steps
-        result.train.append(timed(trainer.train, images))
+
+def warm_up_steps(steps: int) -> int:
+    """Steps before timing: tracing, the reference's shuffle buffer, first-touch allocations."""
+    return max(2, steps // 5)
+
+
+def thread_settings() -> str:
+    import tensorflow as tf
+
+    threads = tf.config.threading
+    intra, inter = threads.get_intra_op_parallelism_threads(), threads.get_inter_op_parallelism_threads()
+    return f"intra-op threads {intra or 'default'}, inter-op {inter or 'default'}"
+
+
+# ----------------------------------------------------------------------------- worker processes
+#
+# Each side of a setting runs in a process of its own, configured as it would be on its
+# own: genlab as `genlab train` configures TensorFlow (its thread settings follow
+# trainer.micro_batches), the reference with TensorFlow's defaults, as the tutorials run.
+# Thread settings are fixed for a process once TensorFlow starts, so one process could not
+# give both sides their own. The coordinator asks the two in turn, so rounds still alternate
+# and no two measurements overlap.
+
+REPLY = "bench-worker-reply "  # marks protocol lines among whatever else a worker prints
+
+
+class GenlabWorker:
+    """genlab's side: its Trainer, and the same trainer on a batch already in memory."""
+
+    def __init__(self, name: str, args: argparse.Namespace, run_dir: Path):
+        self.trainer = make_trainer(setting_overrides(name, args), run_dir)
+        self.batch_size = self.trainer.config.trainer.batch_size
+        self.twin = None if args.no_input else in_memory_twin(self.trainer)
+        warm_up = warm_up_steps(steps_per_round(name, args))
+        run_genlab_steps(self.trainer, warm_up)
+        if self.twin is not None:
+            run_genlab_steps(self.twin, warm_up)
+
+    def describe(self) -> dict:
+        return {
+            "batch_size": self.batch_size,
+            "flops_per_image": training_flops_per_image(self.trainer.model),
+            "precision": self.trainer.runtime.precision,
+            "how": f"{self.trainer.runtime.devices}; {thread_settings()}",
+            "traces": int(self.trainer._train_loop.experimental_get_tracing_count()),
+        }
+
+    def time(self, kind: str, steps: int) -> float:
+        images = steps * self.batch_size
+        if kind == "genlab":
+            return timed(lambda: run_genlab_steps(self.trainer, steps), images)
+        if kind == "in_memory":
+            return timed(lambda: run_genlab_steps(self.twin, steps), images)
+        if kind == "train":
+            # What `genlab train` shows: the same loop plus its logs, pictures and checkpoints
+            # at the configured intervals (for a round this long: a few logs, a picture or two
+            # and the final checkpoint).
+            self.trainer.steps = int(self.trainer.step.numpy()) + steps
+            return timed(self.trainer.train, images)
+        raise ValueError(f"genlab's worker cannot time {kind!r}")
+
+
+class ReferenceWorker:
+    """The tutorials' loop on the networks genlab's builder makes from the same config and seed."""
+
+    def __init__(self, name: str, args: argparse.Namespace, run_dir: Path):
+        # The same builder and seed give the genlab worker's initial weights; one micro-batch
+        # leaves TensorFlow's thread settings alone.
+        trainer = make_trainer([*setting_overrides(name, args), "trainer.micro_batches=1"], run_dir)
+        self.batch_size = trainer.config.trainer.batch_size
+        self.reference = Reference(trainer)
+        images = reference_images(trainer)
+        self.batches = iter(tutorial_dataset(images, self.batch_size, trainer.config.seed))
+        self.reference.run(itertools.islice(self.batches, warm_up_steps(steps_per_round(name, args))))
+
+    def describe(self) -> dict:
+        return {"how": thread_settings()}
+
+    def time(self, kind: str, steps: int) -> float:
+        if kind != "reference":
+            raise ValueError(f"the reference's worker cannot time {kind!r}")
+        return timed(lambda: self.reference.run(itertools.islice(self.batches, steps)), steps * self.batch_size)
+
+
+def worker_main(args: argparse.Namespace) -> int:
+    """Answer the coordinator's requests (one JSON line each) until it says quit."""
+    setup_tensorflow(args)
+    worker_class = {"genlab": GenlabWorker, "reference": ReferenceWorker}[args.worker]
+    worker = worker_class(args.setting[0], args, args.run_dir)
+
+    def reply(message: dict) -> None:
+        print(REPLY + json.dumps(message), flush=True)
+
+    reply(worker.describe())
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request["do"] == "quit":
+            break
+        if request["do"] == "describe":
+            reply(worker.describe())
+        else:
+            reply({"images_per_second": worker.time(request["kind"], request["steps"])})
+    return 0
+
+
+def worker_flags(args: argparse.Namespace) -> list[str]:
+    """The command-line flags a worker needs from the coordinator's."""
+    flags = ["--steps-scale", str(args.steps_scale)] + [f"--override={value}" for value in args.override]
+    flags += ["--quick"] * args.quick + ["--no-input"] * args.no_input
+    for name in ("data_path", "intra_op", "inter_op"):
+        value = getattr(args, name)
+        if value is not None:
+            flags.append(f"--{name.replace('_', '-')}={value}")
+    return flags
+
+
+class WorkerProcess:
+    """A worker process (one side of one setting), started and ready: warmed up."""
+
+    def __init__(self, role: str, name: str, args: argparse.Namespace, workdir: Path, other_load: OtherLoad):
+        self.role, self.name, self.other_load = role, name, other_load
+        self.log = workdir / f"{name}-{role}.log"
+        command = [sys.executable, __file__, "--worker", role, "--setting", name, "--run-dir", str(workdir / role)]
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(
+                command + worker_flags(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
+            )
+        other_load.workers.add(self.process.pid)
+        self.info = self._reply()
+
+    def ask(self, **request) -> dict:
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self._reply()
+
+    def _reply(self) -> dict:
+        for line in self.process.stdout:
+            if line.startswith(REPLY):
+                return json.loads(line[len(REPLY) :])
+        code = self.process.wait()
+        tail = "\n".join(self.log.read_text().splitlines()[-30:])
+        raise RuntimeError(f"the {self.role} worker for {self.name} stopped (exit code {code}):\n{tail}")
+
+    def __enter__(self) -> "WorkerProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.write(json.dumps({"do": "quit"}) + "\n")
+                self.process.stdin.close()
+                self.process.wait(timeout=60)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+        self.other_load.workers.discard(self.process.pid)
+
+
+def bench_setting(name: str, args: argparse.Namespace, workdir: Path, other_load: OtherLoad) -> Result:
+    steps = steps_per_round(name, args)
+    workdir.mkdir(parents=True, exist_ok=True)
+    # Started one after the other: a worker warms up while the other is idle.
+    with WorkerProcess("genlab", name, args, workdir, other_load) as genlab:
+        with WorkerProcess("reference", name, args, workdir, other_load) as reference:
+            info = genlab.info
+            result = Result(
+                name,
+                SETTINGS[name].title,
+                info["batch_size"],
+                info["flops_per_image"],
+                info["precision"],
+                genlab_how=info["how"],
+                reference_how=reference.info["how"],
+            )
+            variants = [(result.genlab, genlab, "genlab"), (result.reference, reference, "reference")]
+            if not args.no_input:
+                variants.append((result.in_memory, genlab, "in_memory"))
+            for round_number in range(args.rounds):
+                # each round starts with the next variant, so none always runs first or after another
+                shift = round_number % len(variants)
+                for measurements, worker, kind in variants[shift:] + variants[:shift]:
+                    measurements.append(worker.ask(do="time", kind=kind, steps=steps)["images_per_second"])
+        traces = genlab.ask(do="describe")["traces"]
+        if traces != 1:
+            print(f"warning: genlab's loop was traced {traces} times", file=sys.stderr)
+        if not args.no_train:
+            result.train.append(genlab.ask(do="time", kind="train", steps=steps)["images_per_second"])
     return result
 
 
@@ -577,6 +761,9 @@ def report(results: list[Result], matmul: float, sample: tuple[float, float] | N
         )
     lines.append("")
     for result in results:
+        lines.append(f"{result.title}: genlab {result.genlab_how}; reference {result.reference_how}")
+    lines.append("")
+    for result in results:
         if result.in_memory:
             lines.append(
                 f"input pipeline, {result.title}: real data {result.median('genlab'):.0f} img/s, "
@@ -593,6 +780,8 @@ def report(results: list[Result], matmul: float, sample: tuple[float, float] | N
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.worker:
+        return worker_main(args)
     tf = setup_tensorflow(args)
     names = args.setting or list(SETTINGS)
     load_before = load_average()
@@ -603,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
     other_load = OtherLoad()
     with tempfile.TemporaryDirectory(prefix="genlab-bench-") as workdir:
         for name in names:
-            results.append(bench_setting(name, args, Path(workdir) / name))
+            results.append(bench_setting(name, args, Path(workdir) / name, other_load))
             print(f"measured {name}", file=sys.stderr, flush=True)
         # the machine's rate is the better of two measurements, one before and one after
         matmul = max(matmul_before, matmul_gflops(size, repeats))
@@ -612,13 +801,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_sample and sample is None:
         print("`genlab sample` is not available: skipped", file=sys.stderr)
 
-    threads = tf.config.threading
     header = "\n".join(
         [
             f"{os.cpu_count()} CPU cores ({cpu_name()}), TensorFlow {tf.__version__}, "
-            f"threads intra-op {threads.get_intra_op_parallelism_threads() or 'auto'} "
-            f"inter-op {threads.get_inter_op_parallelism_threads() or 'auto'}, "
-            f"oneDNN {os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'default')}",
+            f"oneDNN {os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'default')}; genlab and the reference run in "
+            "processes of their own (threads below), taking turns",
             f"load average {load_before} at start, {load_average()} at end; other processes used "
             f"{'n/a' if others is None else f'{others:.0%}'} of the CPU time while measuring",
             f"{args.rounds} rounds per setting, medians; overrides {args.override or 'none'}; genlab computes in "

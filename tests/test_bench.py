@@ -17,7 +17,11 @@ def bench_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return fakedata.write_idx_dataset(tmp_path_factory.mktemp("bench-idx"), n_train=300, n_test=32)
 
 
-def test_reference_loop_and_genlab_reach_the_same_loss_from_the_same_weights(bench_data: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("micro_batches", [1, 2])
+def test_reference_loop_and_genlab_reach_the_same_loss_from_the_same_weights(
+    micro_batches: int, bench_data: Path, tmp_path: Path
+) -> None:
+    """Also when genlab computes each batch in two micro-batches (the reference never does)."""
     import tensorflow as tf
 
     bench = load_bench()
@@ -30,6 +34,7 @@ def test_reference_loop_and_genlab_reach_the_same_loss_from_the_same_weights(ben
         "trainer.batch_size=16",
         f"dataset.path={bench_data}",
         "dataset.download=false",
+        f"trainer.micro_batches={micro_batches}",
     ]
     steps = 7  # run as one compiled call by genlab, seven calls by the reference
     trainer = bench.make_trainer(overrides, tmp_path / "run")
@@ -41,6 +46,7 @@ def test_reference_loop_and_genlab_reach_the_same_loss_from_the_same_weights(ben
     reference_loss = reference.run(tf.data.Dataset.from_tensor_slices(tf.stack(batches)))
 
     assert int(done) == steps
+    assert trainer.model.micro_batch_sizes == ((16,) if micro_batches == 1 else (8, 8))
     assert not np.allclose(initial[0], trainer.model.encoder.get_weights()[0])  # it did train
     np.testing.assert_allclose(float(reference_loss), float(last["loss"]), rtol=1e-5)
     for name, network in bench.Reference.networks(trainer.model).items():
@@ -70,3 +76,7 @@ def test_quick_run_prints_the_table(bench_data: Path) -> None:
         row = next(line for line in lines if title in line and "x " in line)
         assert "%" in row
     assert sum(line.startswith("input pipeline") for line in lines) == 3
+    # each side says how its process ran: the reference with TensorFlow's default threads
+    for title in ("batch 32", "batch 100", "batch 256"):
+        how = next(line for line in lines if title in line and "reference intra-op" in line)
+        assert "reference intra-op threads default" in how
