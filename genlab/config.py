@@ -251,7 +251,7 @@ class TrainerConfig:
     jit_compile: str = "auto"  # auto | true | false
     deterministic: bool = True  # bit-identical resume on CPU
     # auto, or how many parts each replica's batch is split into, run side by side (genlab.micro_batches)
-    micro_batches: Any = "auto"
+    micro_batches: str = "auto"
 
     def __post_init__(self) -> None:
         require(self.steps >= 1, "trainer.steps", "must be >= 1", self.steps)
@@ -278,19 +278,22 @@ class TrainerConfig:
         self._check_micro_batches()
 
     def _check_micro_batches(self) -> None:
-        rule = "must be auto or a whole number >= 1"
-        if isinstance(self.micro_batches, str):
-            self.micro_batches = self.micro_batches.lower()
-            require(self.micro_batches == "auto", "trainer.micro_batches", rule, self.micro_batches)
+        self.micro_batches = str(self.micro_batches).strip().lower()
+        if self.micro_batches == "auto":
             return
-        whole = isinstance(self.micro_batches, int) and not isinstance(self.micro_batches, bool)
-        require(whole and self.micro_batches >= 1, "trainer.micro_batches", rule, self.micro_batches)
+        rule = "must be one of auto, 1, 2, 3, ... (how many parts each batch runs as)"
+        whole = self.micro_batches.isdigit() and int(self.micro_batches) >= 1
+        require(whole, "trainer.micro_batches", rule, self.micro_batches)
         require(
-            self.micro_batches <= self.batch_size,
+            int(self.micro_batches) <= self.batch_size,
             "trainer.micro_batches",
             f"must be at most trainer.batch_size ({self.batch_size})",
             self.micro_batches,
         )
+
+    def micro_batch_count(self) -> int | None:
+        """trainer.micro_batches as a number, None for auto."""
+        return None if self.micro_batches == "auto" else int(self.micro_batches)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -311,8 +314,8 @@ class TrainConfig:
         require(self.latent_dim >= 1, "latent_dim", "must be >= 1", self.latent_dim)
         require(self.beta >= 0, "beta", "must be >= 0", self.beta)
         require(self.seed >= 0, "seed", "must be >= 0", self.seed)
-        micro_batches = getattr(self.trainer, "micro_batches", "auto")
-        if micro_batches != "auto" and micro_batches > 1 and uses_batch_norm(self.model):
+        micro_batches = self.trainer.micro_batch_count() if isinstance(self.trainer, TrainerConfig) else None
+        if micro_batches is not None and micro_batches > 1 and uses_batch_norm(self.model):
             raise ConfigError(
                 f"trainer.micro_batches={micro_batches}: the model's networks use batch norm, which would "
                 "normalise each micro-batch with its own statistics; use trainer.micro_batches=1 or auto"

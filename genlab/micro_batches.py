@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import tensorflow as tf
 
@@ -48,13 +48,13 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def plan(setting: Any, batch_size: int, batch_norm: bool, on_cpu_alone: bool, cores: int) -> MicroBatchPlan:
+def plan(setting: int | None, batch_size: int, batch_norm: bool, on_cpu_alone: bool, cores: int) -> MicroBatchPlan:
     """How many parts each step's batch runs as, and the intra-op threads that lets them run side by side.
 
-    ``setting`` is trainer.micro_batches; ``on_cpu_alone`` means no GPU and one replica,
+    ``setting`` is trainer.micro_batches as a number, None for auto; ``on_cpu_alone`` means no GPU and one replica,
     the only case ``auto`` splits (a GPU runs a whole batch in parallel already).
     """
-    if setting != "auto":  # a number (genlab.config refuses more than one with batch norm)
+    if setting is not None:  # genlab.config refuses more than one with batch norm
         threads = max(1, cores // setting) if on_cpu_alone and setting > 1 else None
         return MicroBatchPlan(setting, threads)
     if batch_norm or not on_cpu_alone or cores < 2:

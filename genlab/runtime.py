@@ -53,7 +53,7 @@ def configure(trainer: TrainerConfig, seed: int, batch_norm: bool = False) -> Ru
     single_cpu = not gpus and trainer.cpu_devices == 1 and not role.is_multi_worker
     on_cpu_alone = single_cpu and trainer.strategy in ("auto", "default")
     plan = micro_batches.plan(
-        trainer.micro_batches, trainer.batch_size, batch_norm, on_cpu_alone, micro_batches.available_cores()
+        trainer.micro_batch_count(), trainer.batch_size, batch_norm, on_cpu_alone, micro_batches.available_cores()
     )
     _use_intra_op_threads(plan.intra_op_threads)
     # Collective ops must be set up before anything else starts TensorFlow's runtime.

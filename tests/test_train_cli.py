@@ -93,16 +93,30 @@ def test_gan_logs_both_losses_and_accuracies(trained_runs: dict[str, Path]) -> N
     assert 0.0 <= entry["d_accuracy_real"] <= 1.0
 
 
-@pytest.mark.parametrize("model", ["ae", "vae", "gan"])
-def test_resume_reproduces_an_uninterrupted_run_bit_for_bit(model: str, idx_dataset_args: list[str], tmp_path: Path) -> None:
+RESUMED_SETUPS = [
+    ("ae", []),
+    ("gan", []),
+    # micro-batches: each part draws its own noise (and dropout masks); a resumed run draws the same
+    ("vae", ["trainer.micro_batches=2"]),
+    ("gan", ["model.generator.batch_norm=false", "trainer.micro_batches=2"]),
+]
+
+
+@pytest.mark.parametrize("model, extra", RESUMED_SETUPS)
+def test_resume_reproduces_an_uninterrupted_run_bit_for_bit(
+    model: str, extra: list[str], idx_dataset_args: list[str], tmp_path: Path
+) -> None:
     """Weights, optimizer slots, RNG and dropout seed states all equal (the GAN's discriminator has dropout)."""
     whole, split = tmp_path / "whole", tmp_path / "split"
-    assert run_genlab(*tiny_train_args(model, idx_dataset_args, steps=20), f"hydra.run.dir={whole}", cwd=tmp_path).returncode == 0
-    first = run_genlab(*tiny_train_args(model, idx_dataset_args, steps=10), f"hydra.run.dir={split}", cwd=tmp_path)
+    uninterrupted = run_genlab(*tiny_train_args(model, idx_dataset_args, 20), *extra, f"hydra.run.dir={whole}", cwd=tmp_path)
+    assert uninterrupted.returncode == 0, uninterrupted.output
+    first = run_genlab(*tiny_train_args(model, idx_dataset_args, steps=10), *extra, f"hydra.run.dir={split}", cwd=tmp_path)
     assert first.returncode == 0, first.output
     second = run_genlab("train", f"resume={split}", "trainer.steps=20", cwd=tmp_path)
     assert second.returncode == 0, second.output
     assert "resuming from" in second.output
+    if extra:  # the resumed run keeps the saved trainer.micro_batches
+        assert "2 micro-batches side by side" in second.output
 
     expected, actual = checkpoint_values(whole), checkpoint_values(split)
     assert expected.keys() == actual.keys() and len(expected) > 10
