@@ -86,19 +86,20 @@ def configure(trainer: TrainerConfig, seed: int, batch_norm: bool = False) -> Ru
 
 
 def _use_intra_op_threads(wanted: int | None) -> None:
-    """Threads per op (None: TensorFlow's default), settable only before TensorFlow starts in a process."""
+    """One thread per op for micro-batches; None leaves the process's setting (TensorFlow's default unless
+    its owner chose one). Settable only before TensorFlow starts in a process."""
     threading = tf.config.threading
     current = threading.get_intra_op_parallelism_threads()
-    if current == (wanted or 0):
+    if wanted is None or current == wanted:
         return
     try:
-        threading.set_intra_op_parallelism_threads(wanted or 0)
+        threading.set_intra_op_parallelism_threads(wanted)
     except RuntimeError:  # an earlier job of this process (a sweep, a notebook) started TensorFlow
         log.warning(
-            "TensorFlow already runs in this process with %s intra-op thread(s) per op, not the %s this job "
-            "would use: it trains correctly but slower than in a process of its own",
-            current or "the default",
-            wanted or "default",
+            "TensorFlow already runs in this process with %s intra-op thread(s) per op, not the %d that "
+            "micro-batches use: it trains correctly but slower than in a process of its own",
+            current or "the default number of",
+            wanted,
         )
 
 

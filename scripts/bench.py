@@ -142,6 +142,8 @@ def setup_tensorflow(args: argparse.Namespace):
         tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
     if args.inter_op is not None:
         tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
+    if args.intra_op is not None or args.inter_op is not None:
+        tf.constant(0.0).numpy()  # starts TensorFlow: genlab's runtime can no longer change them
     return tf
 
 
