@@ -10,7 +10,8 @@ keras = pytest.importorskip("keras")
 from conftest import load_bench  # noqa: E402
 from genlab.config import ConvNetConfig, DeconvNetConfig  # noqa: E402
 from genlab.models import nets  # noqa: E402
-from genlab.models.col2im_convolution import Col2ImConv2D, Col2ImConv2DTranspose  # noqa: E402
+from genlab.models import col2im_convolution  # noqa: E402
+from genlab.models.col2im_convolution import Col2ImConv2D, Col2ImConv2DTranspose, col2im_runs_here  # noqa: E402
 
 COL2IM_OP = "DepthwiseConv2dNativeBackpropInput"
 
@@ -57,6 +58,12 @@ def _traced_ops(layer, input_shape: tuple[int, ...]) -> set[str]:
     return ops
 
 
+def _runs_col2im_here(options: dict) -> bool:
+    """Whether this machine's kernels take the col2im path for a layer made with ``options``."""
+    pair = lambda value: tuple(value) if isinstance(value, tuple) else (value, value)  # noqa: E731
+    return col2im_runs_here(pair(options["kernel_size"]), pair(options.get("strides", 1)), options["padding"].upper())
+
+
 def _assert_same(ours: list[np.ndarray], theirs: list[np.ndarray]) -> None:
     assert len(ours) == len(theirs)
     for our_value, their_value in zip(ours, theirs):
@@ -79,7 +86,8 @@ def test_one_channel_transposed_conv_matches_keras(input_shape: tuple[int, ...],
     inputs = np.random.default_rng(2).normal(size=input_shape).astype(np.float32)
 
     _assert_same(_output_and_gradients(fast, inputs), _output_and_gradients(plain, inputs))
-    assert COL2IM_OP in _traced_ops(fast, input_shape)
+    # uneven strides: the col2im where this machine's kernels run it, Keras' code where not
+    assert (COL2IM_OP in _traced_ops(fast, input_shape)) == _runs_col2im_here(options)
     assert COL2IM_OP not in _traced_ops(plain, input_shape)
 
 
@@ -97,7 +105,55 @@ def test_one_channel_input_conv_matches_keras_with_its_input_gradient(input_shap
     inputs = np.random.default_rng(3).normal(size=input_shape).astype(np.float32)
 
     _assert_same(_output_and_gradients(fast, inputs), _output_and_gradients(plain, inputs))
-    assert COL2IM_OP in _traced_ops(fast, input_shape)
+    assert (COL2IM_OP in _traced_ops(fast, input_shape)) == _runs_col2im_here(options)
+
+
+def test_the_col2im_is_used_for_the_layers_genlab_builds() -> None:
+    """Square kernels and equal strides of 1 or 2, "same" padding: every kernel build runs these."""
+    for kernel_size in (3, 4, 5):
+        for stride in (1, 2):
+            assert col2im_runs_here((kernel_size, kernel_size), (stride, stride), "SAME")
+
+
+def test_a_col2im_this_machine_cannot_run_falls_back_to_keras(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a CPU whose kernel refuses it: the probe fails, the layer runs Keras' code and still matches it."""
+
+    def refused(*args, **kwargs):
+        raise tf.errors.UnimplementedError(None, None, "not on this machine")
+
+    col2im_runs_here.cache_clear()
+    monkeypatch.setattr(col2im_convolution, "transposed_conv_to_one_channel", refused)
+    try:
+        input_shape, options = TRANSPOSED_CASES["generator-output"]
+        plain, fast = _paired(keras.layers.Conv2DTranspose, Col2ImConv2DTranspose, input_shape, **options)
+        inputs = np.random.default_rng(7).normal(size=input_shape).astype(np.float32)
+        _assert_same(_output_and_gradients(fast, inputs), _output_and_gradients(plain, inputs))
+        assert COL2IM_OP not in _traced_ops(fast, input_shape)
+    finally:
+        col2im_runs_here.cache_clear()
+
+
+def test_without_onednn_uneven_strides_take_keras_code_and_still_train(tmp_path) -> None:
+    """TensorFlow's own CPU kernels (oneDNN off, as on CPUs without AVX-512) take only equal col2im strides."""
+    import subprocess
+    import sys
+
+    script = """
+import numpy as np, keras
+from genlab.models.col2im_convolution import Col2ImConv2D, col2im_runs_here
+assert not col2im_runs_here((3, 2), (2, 3), "SAME") and col2im_runs_here((3, 3), (2, 2), "SAME")
+layer = Col2ImConv2D(filters=3, kernel_size=(4, 3), strides=(2, 3), padding="same")
+images = keras.ops.convert_to_tensor(np.ones((2, 9, 7, 1), np.float32))
+import tensorflow as tf
+with tf.GradientTape() as tape:
+    tape.watch(images)
+    loss = tf.reduce_sum(layer(images))
+assert np.isfinite(tape.gradient(loss, images).numpy()).all()
+print("ok")
+"""
+    environment = {**__import__("os").environ, "TF_ENABLE_ONEDNN_OPTS": "0"}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
 
 
 @pytest.mark.parametrize(
@@ -113,8 +169,15 @@ def test_other_convolutions_keep_keras_code(keras_class, ours_class, input_shape
     plain, fast = _paired(keras_class, ours_class, input_shape, **options)
     inputs = np.random.default_rng(4).normal(size=input_shape).astype(np.float32)
 
-    _assert_same(_output_and_gradients(fast, inputs), _output_and_gradients(plain, inputs))
     assert COL2IM_OP not in _traced_ops(fast, input_shape)
+    try:
+        expected = _output_and_gradients(plain, inputs)
+    except tf.errors.InvalidArgumentError as error:  # TensorFlow's own CPU kernels run no dilated transposed conv
+        assert "dilation" in error.message
+        with pytest.raises(tf.errors.InvalidArgumentError, match="dilation"):  # ours fails as Keras' does
+            _output_and_gradients(fast, inputs)
+        return
+    _assert_same(_output_and_gradients(fast, inputs), expected)
 
 
 def test_eager_calls_and_mixed_precision_work() -> None:

@@ -13,9 +13,13 @@ The layers are ``keras.layers.Conv2DTranspose`` and ``keras.layers.Conv2D`` with
 the same variables, so checkpoints are interchangeable. The gradients the
 matrix-product path does not replace are TensorFlow's own kernels. Where a GPU
 is visible (cuDNN has no such gap), for more channels, dilations, output
-padding, channels-first data or other dtypes, Keras' own code runs.
+padding, channels-first data or other dtypes, Keras' own code runs; so it does
+where this machine's kernels cannot run the col2im (TensorFlow's own CPU kernel,
+used when oneDNN is off, takes only equal strides), which a tiny probe tells.
 """
 from __future__ import annotations
+
+import functools
 
 import keras
 import numpy as np
@@ -34,7 +38,31 @@ def _uses_col2im(inputs: tf.Tensor, layer: keras.layers.Layer, one_channel: bool
         and inputs.shape.rank == 4
         and None not in inputs.shape[1:]
         and not tf.config.list_logical_devices("GPU")
+        and col2im_runs_here(tuple(layer.kernel_size), tuple(layer.strides), layer.padding.upper())
     )
+
+
+@functools.lru_cache(maxsize=None)
+def col2im_runs_here(kernel_size: tuple[int, int], strides: tuple[int, int], padding: str) -> bool:
+    """Whether this machine's kernels run the col2im of such a layer: tried once on a tiny input.
+
+    Which kernel runs depends on the CPU and build (oneDNN's takes unequal strides,
+    TensorFlow's own does not), so it is asked, not assumed. Run eagerly even while a
+    training step is being traced.
+    """
+    target = [2 * size * stride for size, stride in zip(kernel_size, strides)]  # what the col2im fills
+    if padding == "SAME":
+        source = [-(-side // stride) for side, stride in zip(target, strides)]
+    else:
+        source = [-(-(side - size + 1) // stride) for side, size, stride in zip(target, kernel_size, strides)]
+    with tf.init_scope():
+        inputs = tf.zeros([1, *source, 2])
+        kernel = tf.zeros([*kernel_size, 1, 2])
+        try:
+            transposed_conv_to_one_channel(inputs, kernel, tuple(target), strides, padding)
+        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError):
+            return False
+    return True
 
 
 def _strides_4d(strides: tuple[int, int]) -> list[int]:
