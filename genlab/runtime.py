@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from genlab import micro_batches
+from genlab import determinism, micro_batches
 from genlab.cluster import ClusterRole, cluster_role
 from genlab.config import TrainerConfig
 from genlab.errors import ConfigError
@@ -57,7 +57,7 @@ def configure(trainer: TrainerConfig, seed: int, batch_norm: bool = False) -> Ru
     )
     _use_intra_op_threads(plan.intra_op_threads)
     # Collective ops must be set up before anything else starts TensorFlow's runtime.
-    strategy_name, strategy = _strategy(trainer.strategy, role, gpus, trainer.cpu_devices)
+    strategy_name, strategy = _strategy(trainer.strategy, role, gpus, trainer.cpu_devices, trainer.deterministic)
     keras.backend.clear_session(free_memory=True)
     gc.collect()
     precision = trainer.precision if trainer.precision != "auto" else ("mixed_float16" if gpus else "float32")
@@ -67,6 +67,7 @@ def configure(trainer: TrainerConfig, seed: int, batch_norm: bool = False) -> Ru
     keras.utils.set_random_seed(seed)
     if trainer.deterministic:
         tf.config.experimental.enable_op_determinism()
+    determinism.use_ordered_gradient_sums(trainer.deterministic)
     devices = f"{len(gpus)} GPU" if gpus else ("CPU" if trainer.cpu_devices == 1 else f"{trainer.cpu_devices} CPU devices")
     if strategy.num_replicas_in_sync > 1 or role.is_multi_worker:
         devices += f", {strategy_name} over {strategy.num_replicas_in_sync} replicas"
@@ -132,8 +133,13 @@ def _split_cpu(count: int) -> None:
 _multi_worker_strategy: tf.distribute.Strategy | None = None
 
 
-def _strategy(name: str, role: ClusterRole, gpus: list, cpu_devices: int) -> tuple[str, tf.distribute.Strategy]:
-    """The strategy ``name`` asks for (``auto`` resolved), with its resolved name."""
+def _strategy(
+    name: str, role: ClusterRole, gpus: list, cpu_devices: int, deterministic: bool
+) -> tuple[str, tf.distribute.Strategy]:
+    """The strategy ``name`` asks for (``auto`` resolved), with its resolved name.
+
+    ``deterministic``: CPU replicas' values are reduced in replica order (genlab.determinism).
+    """
     local_devices = len(gpus) if gpus else cpu_devices
     if name == "auto":
         name = "multi_worker" if role.is_multi_worker else ("mirrored" if local_devices > 1 else "default")
@@ -147,7 +153,8 @@ def _strategy(name: str, role: ClusterRole, gpus: list, cpu_devices: int) -> tup
     if name == "mirrored":
         kind, count = ("gpu", len(gpus)) if gpus else ("cpu", cpu_devices)
         devices = [f"/{kind}:{index}" for index in range(count)]
-        return name, tf.distribute.MirroredStrategy(devices)
+        reduction = determinism.ordered_cross_device_ops(devices[0]) if deterministic and not gpus else None
+        return name, tf.distribute.MirroredStrategy(devices, cross_device_ops=reduction)
     global _multi_worker_strategy
     if _multi_worker_strategy is None:
         _multi_worker_strategy = tf.distribute.MultiWorkerMirroredStrategy()
