@@ -239,7 +239,8 @@ class TrainerConfig:
     steps: int = 2000
     epochs: Optional[float] = None  # when set, replaces steps: epochs x (train images // batch)
     batch_size: int = 128
-    steps_per_loop: int = 50  # optimizer steps per compiled call
+    # optimizer steps per compiled call: auto (up to the next log, picture or checkpoint) or a number
+    steps_per_loop: str = "auto"
     log_every: int = 100
     image_every: int = 500
     checkpoint_every: int = 500
@@ -258,14 +259,15 @@ class TrainerConfig:
         if self.epochs is not None:
             require_positive("trainer.epochs", self.epochs)
         require(self.batch_size >= 1, "trainer.batch_size", "must be >= 1", self.batch_size)
-        require(self.steps_per_loop >= 1, "trainer.steps_per_loop", "must be >= 1", self.steps_per_loop)
+        self.steps_per_loop = _auto_or_count("trainer.steps_per_loop", self.steps_per_loop, "steps each compiled call runs")
         for key in ("log_every", "image_every", "checkpoint_every"):
             value = getattr(self, key)
             require(value >= 1, f"trainer.{key}", "must be >= 1", value)
+            loop = self.loop_steps()
             require(
-                value % self.steps_per_loop == 0,
+                loop is None or value % loop == 0,
                 f"trainer.{key}",
-                f"must be a multiple of trainer.steps_per_loop ({self.steps_per_loop})",
+                f"must be a multiple of trainer.steps_per_loop ({loop}); trainer.steps_per_loop=auto fits any interval",
                 value,
             )
         require(self.max_to_keep >= 1, "trainer.max_to_keep", "must be >= 1", self.max_to_keep)
@@ -278,22 +280,30 @@ class TrainerConfig:
         self._check_micro_batches()
 
     def _check_micro_batches(self) -> None:
-        self.micro_batches = str(self.micro_batches).strip().lower()
-        if self.micro_batches == "auto":
-            return
-        rule = "must be one of auto, 1, 2, 3, ... (how many parts each batch runs as)"
-        whole = self.micro_batches.isdigit() and int(self.micro_batches) >= 1
-        require(whole, "trainer.micro_batches", rule, self.micro_batches)
-        require(
-            int(self.micro_batches) <= self.batch_size,
-            "trainer.micro_batches",
-            f"must be at most trainer.batch_size ({self.batch_size})",
-            self.micro_batches,
-        )
+        self.micro_batches = _auto_or_count("trainer.micro_batches", self.micro_batches, "parts each batch runs as")
+        if self.micro_batches != "auto":
+            require(
+                int(self.micro_batches) <= self.batch_size,
+                "trainer.micro_batches",
+                f"must be at most trainer.batch_size ({self.batch_size})",
+                self.micro_batches,
+            )
 
     def micro_batch_count(self) -> int | None:
         """trainer.micro_batches as a number, None for auto."""
         return None if self.micro_batches == "auto" else int(self.micro_batches)
+
+    def loop_steps(self) -> int | None:
+        """trainer.steps_per_loop as a number, None for auto (genlab.schedule)."""
+        return None if self.steps_per_loop == "auto" else int(self.steps_per_loop)
+
+
+def _auto_or_count(key: str, value: Any, what: str) -> str:
+    """``auto`` or a whole number >= 1 (as text: the key takes both), else a ConfigError naming ``key``."""
+    text = str(value).strip().lower()
+    whole = text.isdigit() and int(text) >= 1
+    require(text == "auto" or whole, key, f"must be auto or one of 1, 2, 3, ... ({what})", value)
+    return text if text == "auto" else str(int(text))
 
 
 # ----------------------------------------------------------------------------- commands

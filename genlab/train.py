@@ -18,6 +18,7 @@ from genlab.data import load_dataset
 from genlab.errors import GenlabError
 from genlab.native_output import import_tensorflow_quietly
 from genlab.parallel_sweep import exits_as_failed_jobs
+from genlab.schedule import describe_budget
 from genlab.training_config import prepare_run
 
 log = logging.getLogger("genlab.train")
@@ -68,6 +69,13 @@ def main(cfg: DictConfig) -> None:
                     return
                 # TensorFlow is imported only once the config and the data are known to be good.
                 data = load_dataset(config.dataset)
+                log.info(
+                    "training %s on %s %s: %s",
+                    config.model.name,
+                    config.dataset.name,
+                    "x".join(map(str, data.image_shape)),
+                    describe_budget(config.trainer, data.num_train),
+                )
                 import_tensorflow_quietly()
                 from genlab.trainer import Trainer, TrainingInterrupted
 

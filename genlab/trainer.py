@@ -1,16 +1,15 @@
 """The one training loop, for every model.
 
-``steps_per_loop`` optimizer steps run inside one compiled call; between calls
-the loop reads the averaged metrics once, writes TensorBoard scalars, image
-grids, progress frames and checkpoints, and checks for non-finite losses and
-stop signals.
+Several optimizer steps run inside one compiled call (genlab.schedule says how
+many); between calls the loop reads the averaged metrics once, writes TensorBoard
+scalars, image grids, progress frames and checkpoints, and checks for non-finite
+losses and stop signals.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import math
 import signal
 import time
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from genlab.input import make_batches, scale
 from genlab.micro_batches import part_sizes
 from genlab.progress import ProgressReporter, format_metrics
 from genlab.render.grid import save_png, tile
+from genlab.schedule import loop_length, total_steps
 from genlab.state import build_state
 
 log = logging.getLogger("genlab.train")
@@ -49,14 +49,6 @@ class TrainResult:
     step: int
     metrics: dict[str, float]
     trace_count: int
-
-
-def total_steps(config: Any, num_train: int) -> int:
-    """``trainer.steps``, or ``trainer.epochs`` converted with the dataset size."""
-    trainer = config.trainer
-    if trainer.epochs is None:
-        return trainer.steps
-    return max(1, math.ceil(trainer.epochs * (num_train // trainer.batch_size)))
 
 
 class _StopSignals:
@@ -112,7 +104,7 @@ class Trainer:
             )
         self.model, self.step, self.rng, self.checkpoints = state.model, state.step, state.rng, state.checkpoints
         self.model.micro_batch_sizes = tuple(part_sizes(self.replica_batch_size, self.runtime.micro_batch_plan.parts))
-        self.steps = total_steps(config, self.data.num_train)
+        self.steps = total_steps(config.trainer, self.data.num_train)
         self.batches = make_batches(
             self.data.train_images,
             config.trainer.batch_size,
@@ -264,18 +256,7 @@ class Trainer:
         if restored:
             log.info("resuming from %s at step %d of %d", restored, start, self.steps)
             self._trim_history(start)
-        log.info(
-            "training %s on %s %s (%d images), %d steps of batch %d, %s, %s%s",
-            self.model.name,
-            self.config.dataset.name,
-            "x".join(map(str, self.data.image_shape)),
-            self.data.num_train,
-            self.steps,
-            config.batch_size,
-            self.runtime.devices,
-            self.runtime.precision,
-            ", XLA" if self.runtime.jit_compile else "",
-        )
+        log.info("running on %s, %s%s", self.runtime.devices, self.runtime.precision, ", XLA" if self.runtime.jit_compile else "")
         if start >= self.steps:
             log.info("run already reached step %d of %d: nothing to do", start, self.steps)
             return TrainResult(self.run_dir, start, {}, 0)
@@ -291,7 +272,7 @@ class Trainer:
             with _StopSignals() as stop:
                 while int(self.step.numpy()) < self.steps:
                     step = int(self.step.numpy())
-                    length = min(config.steps_per_loop, self.steps - step)
+                    length = loop_length(step, self.steps, config)
                     loop_metrics, done, last_metrics = self._train_loop(tf.constant(length, tf.int64))
                     if int(done) < length:
                         self._stop_non_finite(step + int(done) + 1, last_metrics)

@@ -89,13 +89,29 @@ def _refuse(keys: list[str], run_dir: Path, saved: DictConfig, new: DictConfig) 
     )
 
 
+def _budget_as_given(cfg: DictConfig, given: list[str]) -> None:
+    """The run's length as the command line gave it, over a preset's or a saved run's.
+
+    ``trainer.epochs`` replaces ``trainer.steps`` when set; a preset (or the run being
+    resumed) that sets epochs must not silently override the steps the user typed.
+    """
+    steps_given, epochs_given = "trainer.steps" in given, "trainer.epochs" in given
+    if steps_given and epochs_given and cfg.trainer.epochs is not None:
+        raise ConfigError(
+            f"trainer.steps={cfg.trainer.steps} and trainer.epochs={cfg.trainer.epochs} both set how long the run "
+            "trains; give one of them"
+        )
+    if steps_given and not epochs_given:
+        cfg.trainer.epochs = None
+
+
 def resolve_config(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> DictConfig:
     """The plain config to run, before range checks."""
+    given = [key for key in _override_keys(overrides) if key != "resume"]
     if cfg.resume not in (None, ""):
         if not (run_dir / rundir.CONFIG_FILE).is_file():
             raise GenlabError(f"resume={cfg.resume}: not a genlab run directory (no {rundir.CONFIG_FILE})")
         saved = rundir.load_config(run_dir)
-        given = [key for key in _override_keys(overrides) if key != "resume"]
         changed = [key for key in given if _changes_run(key, cfg, saved)]
         if changed:
             _refuse(changed, run_dir, saved, cfg)
@@ -103,8 +119,10 @@ def resolve_config(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> Dict
         for key in given:
             if key.startswith(CHANGEABLE_ON_RESUME):
                 OmegaConf.update(merged, key, OmegaConf.select(cfg, key), merge=False)
+        _budget_as_given(merged, given)
         merged.resume = str(run_dir)
         return typed(merged)
+    _budget_as_given(cfg, given)
     if (run_dir / rundir.CONFIG_FILE).is_file():  # the same sweep run again
         saved = rundir.load_config(run_dir)
         changed = differing_keys(cfg, saved, ignore=(*CHANGEABLE_ON_RESUME, "resume"))

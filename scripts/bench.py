@@ -258,11 +258,13 @@ def run_genlab_steps(trainer, steps: int) -> dict[str, float]:
     """``steps`` optimizer steps through the compiled loop, called and read back as ``train`` does."""
     import tensorflow as tf
 
-    steps_per_loop = trainer.config.trainer.steps_per_loop
+    from genlab.schedule import loop_length
+
     metrics: dict[str, float] = {}
     remaining = steps
     while remaining > 0:
-        length = min(steps_per_loop, remaining)
+        step = int(trainer.step.numpy())
+        length = loop_length(step, step + remaining, trainer.config.trainer)
         loop_metrics, done, _ = trainer._train_loop(tf.constant(length, tf.int64))
         metrics = {name: float(value) for name, value in loop_metrics.items()}
         remaining -= int(done)

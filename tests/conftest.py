@@ -18,7 +18,6 @@ GENLAB = shutil.which("genlab", path=str(Path(sys.executable).parent)) or "genla
 # Tiny networks and short loops: every run goes through the real code path in seconds.
 TINY_TRAINER = [
     "trainer.batch_size=16",
-    "trainer.steps_per_loop=5",
     "trainer.log_every=5",
     "trainer.image_every=10",
     "trainer.checkpoint_every=10",

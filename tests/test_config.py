@@ -63,7 +63,8 @@ BAD_OVERRIDES = [
     ("optimizer.learning_rate=0", "optimizer.learning_rate"),
     ("optimizer.learning_rate=-0.1", "optimizer.learning_rate"),
     ("trainer.steps=0", "trainer.steps"),
-    ("trainer.log_every=7", "trainer.log_every"),
+    ("trainer.steps_per_loop=10 trainer.log_every=25", "trainer.log_every must be a multiple of trainer.steps_per_loop (10)"),
+    ("trainer.steps_per_loop=0", "trainer.steps_per_loop"),
     ("model.encoder.activation=sparkly", "model.encoder.activation"),
     ("model.reconstruction_loss=l1", "model.reconstruction_loss"),
     ("trainer.precision=float8", "trainer.precision"),
@@ -78,7 +79,7 @@ BAD_OVERRIDES = [
 
 @pytest.mark.parametrize(("override", "named"), BAD_OVERRIDES)
 def test_bad_config_exits_nonzero_naming_the_key(override: str, named: str, tmp_path: Path) -> None:
-    result = run_genlab("train", override, cwd=tmp_path)
+    result = run_genlab("train", *override.split(), cwd=tmp_path)
     assert result.returncode != 0
     assert named in result.output
     assert "Traceback" not in result.output

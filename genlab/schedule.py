@@ -1,0 +1,50 @@
+"""How long a run trains and where its compiled calls end; no TensorFlow.
+
+A run's budget is ``trainer.steps``, or ``trainer.epochs`` converted with the
+number of training images. Each compiled call runs several optimizer steps
+(``trainer.steps_per_loop``); logs, pictures and checkpoints are written between
+calls, so a call must end at every step where one of them is due. With
+``steps_per_loop: auto`` a call runs up to the next such step, at most
+``AUTO_LOOP_STEPS`` steps, so every interval works as typed; a fixed number must
+divide every interval (genlab.config checks it).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+# Longest call that auto makes: long enough that the host's work between calls is
+# lost in the steps' time (scripts/bench.py), short enough for a lively progress line
+# and a prompt stop on Ctrl-C.
+AUTO_LOOP_STEPS = 50
+
+INTERVALS = ("log_every", "image_every", "checkpoint_every")
+
+
+def steps_per_epoch(batch_size: int, num_train: int) -> int:
+    """Full batches in one pass over the training images (the last partial batch is not trained on)."""
+    return max(1, num_train // batch_size)
+
+
+def total_steps(trainer: Any, num_train: int) -> int:
+    """``trainer.steps``, or ``trainer.epochs`` converted with the number of training images."""
+    if trainer.epochs is None:
+        return trainer.steps
+    return max(1, math.ceil(trainer.epochs * steps_per_epoch(trainer.batch_size, num_train)))
+
+
+def describe_budget(trainer: Any, num_train: int) -> str:
+    """``2000 steps of batch 128 (4.27 epochs of 60000 images; trainer.steps)``: what the run trains for and why."""
+    steps = total_steps(trainer, num_train)
+    epochs = steps / steps_per_epoch(trainer.batch_size, num_train)
+    source = "trainer.steps" if trainer.epochs is None else f"trainer.epochs={trainer.epochs:g}"
+    return f"{steps} steps of batch {trainer.batch_size} ({epochs:.3g} epochs of {num_train} images; {source})"
+
+
+def loop_length(step: int, total: int, trainer: Any) -> int:
+    """How many steps the compiled call starting after ``step`` runs: to the next step where something is due."""
+    fixed = trainer.loop_steps()
+    if fixed is not None:
+        return min(fixed, total - step)
+    due = [step + interval - step % interval for interval in (getattr(trainer, key) for key in INTERVALS)]
+    return min(*due, step + AUTO_LOOP_STEPS, total) - step
