@@ -258,6 +258,7 @@ class TrainerConfig:
     checkpoint_every: int = 500
     max_to_keep: int = 3
     num_images: int = 64  # images in every sample grid and progress frame
+    check_resources: bool = True  # refuse a model whose weights or checkpoints cannot fit (genlab.resources)
     strategy: str = "auto"  # auto | default | mirrored | multi_worker
     cpu_devices: int = 1  # logical devices the CPU is split into (mirrored without GPUs)
     precision: str = "auto"  # auto | float32 | mixed_float16 | mixed_bfloat16
