@@ -8,6 +8,7 @@ into these dataclasses; each message names the full key.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -76,6 +77,9 @@ class ConvNetConfig:
         require_choice(f"{key}.activation", self.activation, ACTIVATIONS)
         require(0.0 <= self.dropout < 1.0, f"{key}.dropout", "must be in [0, 1)", self.dropout)
 
+    def layer_strides(self) -> list[int]:
+        return list(self.strides) if self.strides is not None else [2] * len(self.widths)
+
 
 @dataclass
 class DeconvNetConfig(ConvNetConfig):
@@ -93,6 +97,15 @@ class DeconvNetConfig(ConvNetConfig):
         require(self.output_stride in (1, 2), f"{key}.output_stride", "must be 1 or 2", self.output_stride)
         if self.output_kernel_size is not None:
             require(self.output_kernel_size >= 1, f"{key}.output_kernel_size", "must be >= 1", self.output_kernel_size)
+
+    def upsampling(self) -> int:
+        """How many times larger the output is than the first feature map, per side."""
+        return math.prod(self.layer_strides()) * self.output_stride
+
+    def start_shape(self, height: int, width: int) -> tuple[int, int, int]:
+        """The first feature map: the smallest the strides grow past ``height`` x ``width`` (then cropped)."""
+        upsampling = self.upsampling()
+        return math.ceil(height / upsampling), math.ceil(width / upsampling), self.reshape_channels or self.widths[0]
 
 
 # ----------------------------------------------------------------------------- models
@@ -246,6 +259,7 @@ class TrainerConfig:
     checkpoint_every: int = 500
     max_to_keep: int = 3
     num_images: int = 64  # images in every sample grid and progress frame
+    check_resources: bool = True  # refuse a model whose weights or checkpoints cannot fit (genlab.resources)
     strategy: str = "auto"  # auto | default | mirrored | multi_worker
     cpu_devices: int = 1  # logical devices the CPU is split into (mirrored without GPUs)
     precision: str = "auto"  # auto | float32 | mixed_float16 | mixed_bfloat16

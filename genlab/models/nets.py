@@ -6,8 +6,6 @@ so sizes that are not a power of two times the start size work too.
 """
 from __future__ import annotations
 
-import math
-
 import keras
 from keras import layers
 
@@ -34,15 +32,11 @@ def _block(x, layer: layers.Layer, net: ConvNetConfig, training_noise: bool):
     return x
 
 
-def _strides(net: ConvNetConfig) -> list[int]:
-    return list(net.strides) if net.strides is not None else [2] * len(net.widths)
-
-
 def encoder(image_shape: tuple[int, int, int], net: ConvNetConfig, output_units: int, name: str) -> keras.Model:
     """Strided convs, flatten, one dense layer of ``output_units`` (no activation)."""
     images = keras.Input(shape=image_shape, name="images")
     x = images
-    for width, stride in zip(net.widths, _strides(net)):
+    for width, stride in zip(net.widths, net.layer_strides()):
         conv = Col2ImConv2D(width, net.kernel_size, strides=stride, padding="same", use_bias=not net.batch_norm)
         x = _block(x, conv, net, training_noise=True)
     x = layers.Flatten()(x)
@@ -55,15 +49,14 @@ def encoder(image_shape: tuple[int, int, int], net: ConvNetConfig, output_units:
 def decoder(latent_dim: int, image_shape: tuple[int, int, int], net: DeconvNetConfig, name: str) -> keras.Model:
     """Dense to a small feature map, transposed convs up, an output conv; returns pre-activations."""
     height, width, channels = image_shape
-    upsampling = math.prod(_strides(net)) * net.output_stride
-    start_height, start_width = math.ceil(height / upsampling), math.ceil(width / upsampling)
-    start_channels = net.reshape_channels or net.widths[0]
+    upsampling = net.upsampling()
+    start_height, start_width, start_channels = net.start_shape(height, width)
 
     codes = keras.Input(shape=(latent_dim,), name="codes")
     dense = layers.Dense(start_height * start_width * start_channels, use_bias=not net.batch_norm)
     x = _block(codes, dense, net, training_noise=False)
     x = layers.Reshape((start_height, start_width, start_channels))(x)
-    for filters, stride in zip(net.widths, _strides(net)):
+    for filters, stride in zip(net.widths, net.layer_strides()):
         deconv = Col2ImConv2DTranspose(
             filters, net.kernel_size, strides=stride, padding="same", use_bias=not net.batch_norm
         )
