@@ -100,6 +100,15 @@ def assert_rerun_skips_finished_jobs(args: list[str], runs: list[Path], cwd: Pat
     assert stamps() == before
 
 
+def checkpoint_values(run_dir: Path) -> dict:
+    """Every saved value of the run's latest checkpoint by name (the checkpoint's own counter left out)."""
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(run_dir / "checkpoints")))
+    names = [name for name in reader.get_variable_to_shape_map() if not name.startswith(("save_counter", "_CHECK"))]
+    return {name: reader.get_tensor(name) for name in names}
+
+
 @pytest.fixture(scope="session")
 def idx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny MNIST-format data set (28x28x1) in the official IDX .gz files."""
@@ -109,6 +118,13 @@ def idx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def idx_dataset_args(idx_dir: Path) -> list[str]:
     return ["dataset=mnist", f"dataset.path={idx_dir}", "dataset.download=false"]
+
+
+@pytest.fixture(scope="session")
+def idx_256_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """MNIST-format data with room for the default batch of 128."""
+    folder = fakedata.write_idx_dataset(tmp_path_factory.mktemp("idx256"), n_train=256, n_test=32)
+    return ["dataset=mnist", f"dataset.path={folder}", "dataset.download=false"]
 
 
 @pytest.fixture(scope="session")

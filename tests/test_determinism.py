@@ -1,0 +1,165 @@
+"""trainer.deterministic (the default): every run of a config ends with the same bits, interrupted or not."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import GENLAB, TINY_MODEL, checkpoint_values, run_genlab
+from genlab.micro_batches import available_cores
+
+tf = pytest.importorskip("tensorflow")
+
+from tensorflow.core.protobuf import config_pb2  # noqa: E402
+from tensorflow.python.grappler import tf_optimizer  # noqa: E402
+
+from genlab.determinism import ordered_sum  # noqa: E402
+
+
+def test_ordered_sums_do_not_depend_on_which_terms_are_still_in_use() -> None:
+    """AddN's rounding changes with which input buffer it may reuse; ordered_sum's does not."""
+    rng = np.random.default_rng(0)
+    terms = [tf.constant(rng.normal(size=100_000).astype(np.float32) * 10.0**power) for power in (0, 3, 0, 5)]
+
+    @tf.function
+    def total(scale, keep_first_terms):
+        scaled = [term * scale for term in terms]  # fresh buffers the sum may reuse
+        kept = (scaled[0], scaled[1]) if keep_first_terms else (tf.constant(0.0), tf.constant(0.0))
+        return ordered_sum(scaled), kept
+
+    one = tf.constant(1.0)
+    np.testing.assert_array_equal(total(one, True)[0].numpy(), total(one, False)[0].numpy())
+
+
+def optimized_add_inputs(trainer) -> list[int]:
+    """Input counts of every AddN in the training loop once grappler has optimized it, as TensorFlow runs it."""
+    images = tf.TensorSpec([], tf.int64)
+    concrete = trainer._train_loop.get_concrete_function(images)
+    graph = concrete.graph
+    meta_graph = tf.compat.v1.train.export_meta_graph(graph_def=graph.as_graph_def(add_shapes=True), graph=graph)
+    fetches = meta_graph.collection_def["train_op"].node_list.value
+    fetches.extend(output.name for output in concrete.outputs)
+    optimized = tf_optimizer.OptimizeGraph(config_pb2.ConfigProto(), meta_graph, graph_id=b"step")
+    nodes = list(optimized.node) + [node for function in optimized.library.function for node in function.node_def]
+    return [len([name for name in node.input if not name.startswith("^")]) for node in nodes if node.op == "AddN"]
+
+
+LOOP_CASES = {
+    "default vae": ["model=vae"],
+    "gan without batch norm": ["model=gan", "model.generator.batch_norm=false"],
+    "ae in 3 uneven parts": ["model=ae", "trainer.micro_batches=3", "trainer.batch_size=100"],
+}
+
+
+@pytest.mark.parametrize("overrides", LOOP_CASES.values(), ids=LOOP_CASES.keys())
+def test_no_sum_of_more_than_two_terms_is_left_to_addn(overrides: list[str], idx_256_args: list[str], tmp_path: Path) -> None:
+    from test_config import compose_train
+
+    from genlab.config import validate
+    from genlab.trainer import Trainer
+
+    base = [*idx_256_args, *overrides, "trainer.micro_batches=4" if "trainer.micro_batches=3" not in overrides else ""]
+    for deterministic in (False, True):
+        config = validate(compose_train([item for item in base if item] + [f"trainer.deterministic={deterministic}"]))
+        trainer = Trainer(config, tmp_path / str(deterministic))
+        counts = optimized_add_inputs(trainer)
+        if deterministic:
+            assert all(count <= 2 for count in counts), counts
+        else:  # TensorFlow's own aggregation: the parts' gradients meet in AddN
+            assert max(counts, default=0) >= 3, counts
+
+
+def tiny(model: str, *extra: str, batch_size: int = 16) -> list[str]:
+    return [f"model={model}", "latent_dim=4", f"trainer.batch_size={batch_size}", *TINY_MODEL[model], *extra]
+
+
+# (overrides, steps, whether the batch is the default 128)
+REPRODUCED_SETUPS = {
+    "default vae, batch 128": (["model=vae"], 20, True),
+    "ae": (tiny("ae"), 40, False),
+    "gan with batch norm and dropout": (tiny("gan"), 40, False),
+    "gan without batch norm, batch 128": (tiny("gan", "model.generator.batch_norm=false", batch_size=128), 20, True),
+    "vae in 3 uneven parts": (tiny("vae", "trainer.micro_batches=3"), 40, False),
+}
+
+
+def _history_steps(run_dir: Path) -> list[int]:
+    return [json.loads(line)["step"] for line in (run_dir / "history.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("setup", REPRODUCED_SETUPS.values(), ids=REPRODUCED_SETUPS.keys())
+def test_two_runs_and_a_killed_then_resumed_run_end_with_the_same_bits(
+    setup: tuple[list[str], int, bool], idx_256_args: list[str], tmp_path: Path
+) -> None:
+    overrides, steps, default_batch = setup
+    quarter = steps // 4
+    args = [
+        *idx_256_args,
+        *overrides,
+        f"trainer.checkpoint_every={quarter}",
+        f"trainer.log_every={quarter}",
+        f"trainer.image_every={steps}",
+        "trainer.num_images=16",
+        "seed=3",
+    ]
+    # Two uninterrupted runs of the same config, one after the other in one process (a sweep of two jobs)
+    sweep = tmp_path / "sweep"
+    twice = run_genlab(
+        "train", "-m", *args, f"trainer.steps={steps},{steps}",
+        f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=job${hydra.job.num}", cwd=tmp_path,
+    )
+    assert twice.returncode == 0, twice.output
+    if default_batch and available_cores() >= 2:  # what users run: the default batch split into parts
+        assert "4 micro-batches side by side" in twice.output
+    assert_same_checkpoints([sweep / "job0", sweep / "job1"])
+
+    # kill -9 after the first checkpoint of a run with a long budget, then resume it to the same step
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(
+        [GENLAB, "train", *args, "trainer.steps=100000", f"hydra.run.dir={killed}"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 120
+        while not (killed / "checkpoints" / f"ckpt-{quarter}.index").exists():
+            assert time.time() < deadline and process.poll() is None, "no checkpoint appeared"
+            time.sleep(0.01)
+        process.kill()
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    resumed = run_genlab("train", f"resume={killed}", f"trainer.steps={steps}", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.output
+    assert "resuming from" in resumed.output
+    assert _history_steps(killed) == [quarter * index for index in (1, 2, 3, 4)]
+
+    assert_same_checkpoints([sweep / "job0", killed])
+
+
+def assert_same_checkpoints(run_dirs: list[Path]) -> None:
+    first = checkpoint_values(run_dirs[0])
+    assert len(first) > 10
+    for other in run_dirs[1:]:
+        values = checkpoint_values(other)
+        assert values.keys() == first.keys()
+        for name in first:
+            assert np.array_equal(first[name], values[name]), (other, name)
+
+
+@pytest.mark.slow
+def test_two_runs_mirrored_over_four_cpu_devices_end_with_the_same_bits(idx_256_args: list[str], tmp_path: Path) -> None:
+    """Four replicas' gradients are reduced in replica order (two could not show it: a + b == b + a)."""
+    sweep = tmp_path / "sweep"
+    args = [*idx_256_args, *tiny("vae"), "trainer.cpu_devices=4", "trainer.steps=10,10", "trainer.checkpoint_every=10"]
+    twice = run_genlab("train", "-m", *args, f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=job${hydra.job.num}", cwd=tmp_path)
+    assert twice.returncode == 0, twice.output
+    assert "mirrored over 4 replicas" in twice.output
+    assert_same_checkpoints([sweep / "job0", sweep / "job1"])
