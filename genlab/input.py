@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 import tensorflow as tf
 
-from genlab.errors import ConfigError
+from genlab.schedule import check_batch_size
 
 
 class Batches(Protocol):
@@ -28,13 +28,6 @@ class Batches(Protocol):
 
     def batch(self, step: tf.Tensor) -> tf.Tensor:
         """The float images of global step ``step``, scaled to the model's pixel range (inside tf.function)."""
-
-
-def _check_batch_size(batch_size: int, count: int) -> None:
-    if batch_size > count:
-        raise ConfigError(
-            f"trainer.batch_size must not exceed the number of training images ({count}) (got {batch_size})"
-        )
 
 
 def make_batches(images, batch_size: int, seed: int, pixel_range: tuple[float, float], binarize: bool) -> Batches:
@@ -56,7 +49,7 @@ class InMemoryBatches:
         binarize: bool = False,
     ):
         count = int(images.shape[0])
-        _check_batch_size(batch_size, count)
+        check_batch_size(batch_size, count)
         self.images = tf.constant(images)
         self.batch_size = batch_size
         self.count = count
@@ -107,7 +100,7 @@ class StreamedBatches:
     def __init__(self, records, batch_size: int, seed: int, pixel_range: tuple[float, float], binarize: bool):
         self.records = records
         self.count = int(records.shape[0])
-        _check_batch_size(batch_size, self.count)
+        check_batch_size(batch_size, self.count)
         self.batch_size = batch_size
         self.steps_per_epoch = self.count // batch_size
         self.seed = seed

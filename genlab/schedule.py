@@ -13,12 +13,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from genlab.errors import ConfigError
+
 # Longest call that auto makes: long enough that the host's work between calls is
 # lost in the steps' time (scripts/bench.py), short enough for a lively progress line
 # and a prompt stop on Ctrl-C.
 AUTO_LOOP_STEPS = 50
 
 INTERVALS = ("log_every", "image_every", "checkpoint_every")
+
+
+def check_batch_size(batch_size: int, num_train: int) -> None:
+    """A batch is drawn from the training images without repeats: it cannot hold more than there are."""
+    if batch_size > num_train:
+        raise ConfigError(
+            f"trainer.batch_size must not exceed the number of training images ({num_train}) (got {batch_size})"
+        )
 
 
 def steps_per_epoch(batch_size: int, num_train: int) -> int:

@@ -19,7 +19,7 @@ from genlab.errors import GenlabError
 from genlab.native_output import import_tensorflow_quietly
 from genlab.parallel_sweep import exits_as_failed_jobs
 from genlab.resources import check_resources
-from genlab.schedule import describe_budget
+from genlab.schedule import check_batch_size, describe_budget
 from genlab.training_config import prepare_run
 
 log = logging.getLogger("genlab.train")
@@ -70,6 +70,7 @@ def main(cfg: DictConfig) -> None:
                     return
                 # TensorFlow is imported only once the config and the data are known to be good.
                 data = load_dataset(config.dataset)
+                check_batch_size(config.trainer.batch_size, data.num_train)
                 check_resources(config, data.image_shape, run_dir, owns_run_dir=role.is_chief)
                 log.info(
                     "training %s on %s %s: %s",

@@ -113,3 +113,12 @@ def test_steps_typed_after_a_preset_with_epochs_win(idx_dataset_args: list[str],
     assert resumed.returncode == 0, resumed.output
     assert "5 steps of batch 16" in resumed.stderr.splitlines()[0]
     assert (epochs_run / "checkpoints" / "ckpt-5.index").exists()
+
+
+def test_a_batch_larger_than_the_training_set_is_refused_before_tensorflow(idx_dataset_args: list[str], tmp_path: Path) -> None:
+    result = run_genlab("train", *idx_dataset_args, "trainer.batch_size=128", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "genlab: error: trainer.batch_size must not exceed the number of training images (96) (got 128)"
+    )
+    assert not (tmp_path / "outputs").exists()
