@@ -6,9 +6,11 @@ import dataclasses
 import logging
 import os
 import sys
+import threading
 from typing import Any, Callable, Iterator, Mapping, NoReturn
 
 from genlab.errors import ConfigError, GenlabError
+from genlab.files import failed_file
 
 log = logging.getLogger("genlab")
 
@@ -21,7 +23,8 @@ def fail(message: str, exit_code: int = 2) -> NoReturn:
     record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, (), None)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
-            handler.handle(record)
+            with contextlib.suppress(OSError):  # the log file may be what could not be written
+                handler.handle(record)
     sys.exit(exit_code)
 
 
@@ -29,17 +32,41 @@ def fail(message: str, exit_code: int = 2) -> NoReturn:
 def exit_on_user_error() -> Iterator[None]:
     """A GenlabError ends the command with its message and exit code 2 (or its own), no traceback.
 
-    So does a file the command cannot read or write (permissions, a full disk): the
-    message names the file.
+    So does a file the command cannot read or write (permissions, a full disk), whether
+    Python or TensorFlow (a checkpoint, a TensorBoard events file) reports it: the message
+    names the file.
     """
     try:
         yield
     except GenlabError as error:
         fail(str(error), getattr(error, "exit_code", 2))
-    except OSError as error:
-        if error.filename is None:
+    except Exception as error:
+        failed = failed_file(error)
+        if failed is None:
             raise
-        fail(f"{error.filename2 or error.filename}: {error.strerror or error}")  # a rename names its target second
+        fail(file_error_message(failed))
+
+
+def file_error_message(error: OSError) -> str:
+    """``<file>: <why>`` for an OSError naming a file."""
+    return f"{error.filename2 or error.filename}: {error.strerror or error}"  # a rename names its target second
+
+
+class LogFileHandler(logging.FileHandler):
+    """A command's log file (train.log) that ends the command, naming the file, when a line cannot be written.
+
+    logging's own handler prints a traceback on stderr for every such line and goes on
+    losing them; a full disk is better said once. Only the main thread raises: a line
+    logged from another thread is reported the usual way.
+    """
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError) and threading.current_thread() is threading.main_thread():
+            if error.filename is None:
+                error.filename = self.baseFilename
+            raise error
+        super().handleError(record)
 
 
 # ----------------------------------------------------------------------------- Hydra's own errors

@@ -12,6 +12,7 @@ data file, so a killed run never leaves a partial file that looks finished.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -197,8 +198,8 @@ def read_sidecar(data_path: Path) -> dict[str, Any]:
 class RecordsWriter:
     """Append images of one shape to a new records file; ``finish`` puts it in place atomically.
 
-    Use as a context manager: leaving the block without ``finish`` (an error, a
-    kill signal turned into an exception) removes the temporary file.
+    Use as a context manager: leaving the block without ``finish`` (an error, a full
+    disk, a kill signal turned into an exception) removes the temporary file.
     """
 
     def __init__(self, data_path: str | os.PathLike, image_shape: tuple[int, int, int]):
@@ -238,13 +239,20 @@ class RecordsWriter:
         sidecar = sidecar_path(self.data_path)
         sidecar.unlink(missing_ok=True)  # an older sidecar must not describe the new data
         os.replace(self._temporary, self.data_path)
-        write_text_atomically(sidecar, json.dumps(header, indent=1) + "\n")
+        try:
+            write_text_atomically(sidecar, json.dumps(header, indent=1) + "\n")
+        except BaseException:  # without its sidecar the data is never read: do not leave it taking the space
+            self.data_path.unlink(missing_ok=True)
+            raise
         return ImageRecords(self.data_path)
 
     def abort(self) -> None:
-        if not self._stream.closed:
-            self._stream.close()
-        self._temporary.unlink(missing_ok=True)
+        """Remove the temporary file (a no-op once finished); what is still buffered for it is dropped."""
+        try:
+            with contextlib.suppress(OSError):  # closing flushes, which fails again on a full disk
+                self._stream.close()
+        finally:
+            self._temporary.unlink(missing_ok=True)
 
 
 def write_records(
