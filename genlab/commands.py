@@ -1,15 +1,16 @@
-"""What every command shares: turning user errors into one line and an exit code."""
+"""What every command shares: turning user errors and stop signals into one line and an exit code."""
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import sys
 import threading
 from typing import Any, Callable, Iterator, Mapping, NoReturn
 
-from genlab.errors import ConfigError, GenlabError
+from genlab.errors import ConfigError, GenlabError, Interrupted
 from genlab.files import failed_file
 
 log = logging.getLogger("genlab")
@@ -50,6 +51,41 @@ def exit_on_user_error() -> Iterator[None]:
 def file_error_message(error: OSError) -> str:
     """``<file>: <why>`` for an OSError naming a file."""
     return f"{error.filename2 or error.filename}: {error.strerror or error}"  # a rename names its target second
+
+
+# ----------------------------------------------------------------------------- stop signals
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _raise_interrupted(number: int, frame: Any) -> None:
+    raise Interrupted(number)
+
+
+@contextlib.contextmanager
+def stopping_cleanly_on_signals() -> Iterator[None]:
+    """SIGINT (Ctrl-C) and SIGTERM end any command with one line and exit code 128 + the signal.
+
+    The signal raises Interrupted wherever the command is, so every ``finally`` on the way
+    out runs: atomic writes remove their temporary file, the data cache its ``.part`` file,
+    a checkpoint save its ``_temp`` folder, and nothing is left half-written. A second
+    signal raises again at once, wherever that cleaning up has got to. Training replaces
+    these handlers while it runs its loop, to save a checkpoint first. A signal the
+    process was started ignoring (``nohup``, a background job) stays ignored.
+    """
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in STOP_SIGNALS:
+            if signal.getsignal(number) is not signal.SIG_IGN:
+                previous[number] = signal.signal(number, _raise_interrupted)
+    try:
+        yield
+    except KeyboardInterrupt as stop:
+        number = getattr(stop, "signal_number", signal.SIGINT)
+        fail(f"interrupted by {signal.Signals(number).name}; no file was left half-written", 128 + number)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 class LogFileHandler(logging.FileHandler):

@@ -25,7 +25,7 @@ from genlab import run as rundir
 from genlab import runtime
 from genlab.config import uses_batch_norm
 from genlab.data import ImageSet, load_dataset
-from genlab.errors import GenlabError
+from genlab.errors import GenlabError, Interrupted
 from genlab.files import append_text, write_text_atomically
 from genlab.hparams import log_hparams, log_session_end
 from genlab.input import make_batches, scale
@@ -81,7 +81,7 @@ class _StopSignals:
 
     def _handle(self, number: int, frame: Any) -> None:
         if self.received is not None:  # a second signal: stop now
-            raise KeyboardInterrupt
+            raise Interrupted(number)
         self.received = number
         log.warning("received %s: stopping after the current loop", signal.Signals(number).name)
 
