@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from genlab import run as rundir
 from genlab.errors import GenlabError
-from genlab.files import write_text_atomically
+from genlab.files import failed_file, write_text_atomically
 from genlab.native_output import quiet_native_stderr
 
 log = logging.getLogger("genlab.checkpoints")
@@ -53,13 +53,34 @@ class CheckpointStore:
         return self.manager.latest_checkpoint
 
     def save(self, step: int) -> str | None:
+        """Save checkpoint ``step``; one that cannot be written (a full disk) raises an OSError naming it.
+
+        A save that fails or is interrupted leaves nothing of itself behind, so the state
+        file's latest checkpoint stays the run's newest good one.
+        """
         if not self.writes:
             self._save_to_scratch()
             return None
-        with quiet_native_stderr():  # TF 2.21 prints a timing line on every save
-            path = self.manager.save(checkpoint_number=step)
+        prefix = str(self.directory / f"ckpt-{step}")  # the manager's default checkpoint_name is "ckpt"
+        try:
+            with quiet_native_stderr():  # TF 2.21 prints a timing line on every save
+                path = self.manager.save(checkpoint_number=step)
+        except BaseException as error:
+            self._discard_unfinished(prefix)
+            failed = failed_file(error) if isinstance(error, Exception) else None
+            if failed is None:
+                raise
+            raise OSError(failed.errno, failed.strerror, prefix) from None
         log.debug("saved %s", path)
         return path
+
+    def _discard_unfinished(self, prefix: str) -> None:
+        """Remove what a failed save of ``prefix`` wrote, unless the state file already names it as saved."""
+        self.remove_leftovers(quietly=True)
+        if rundir.named_latest_checkpoint(self.directory) == prefix:
+            return
+        for written in self.directory.glob(f"{Path(prefix).name}.*"):
+            written.unlink(missing_ok=True)
 
     def _save_to_scratch(self) -> None:
         """Save and throw away: a multi-worker save may involve every worker, but only the chief's is kept."""
@@ -70,14 +91,18 @@ class CheckpointStore:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
-    def remove_leftovers(self) -> None:
-        """Delete the temporary folders of a save that was killed half-way (TensorFlow's ``*_temp``)."""
+    def remove_leftovers(self, quietly: bool = False) -> None:
+        """Delete what a save killed half-way leaves: TensorFlow's ``*_temp`` folders and state file temporaries."""
         if not self.directory.is_dir():
             return
-        for leftover in self.directory.glob("*_temp*"):
-            if leftover.is_dir():
+        leftovers = [*self.directory.glob("*_temp*"), *self.directory.glob(f"{rundir.CHECKPOINT_STATE_FILE}.tmp*")]
+        for leftover in leftovers:
+            if not quietly:
                 log.warning("removing %s, left by an interrupted save", leftover)
+            if leftover.is_dir():
                 shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
 
     def restore_latest(self) -> str | None:
         """Restore the newest checkpoint that restores; None when the run has none yet."""

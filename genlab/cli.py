@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from genlab.commands import clean_config_errors
+from genlab.commands import clean_config_errors, stopping_cleanly_on_signals
 
 # command -> (module holding a Hydra `main`, one line of help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -45,6 +45,7 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+@stopping_cleanly_on_signals()  # Ctrl-C or SIGTERM at any moment: one line, nothing half-written
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help", "help"):

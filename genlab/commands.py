@@ -1,14 +1,17 @@
-"""What every command shares: turning user errors into one line and an exit code."""
+"""What every command shares: turning user errors and stop signals into one line and an exit code."""
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import sys
+import threading
 from typing import Any, Callable, Iterator, Mapping, NoReturn
 
-from genlab.errors import ConfigError, GenlabError
+from genlab.errors import ConfigError, GenlabError, Interrupted
+from genlab.files import failed_file
 
 log = logging.getLogger("genlab")
 
@@ -21,7 +24,8 @@ def fail(message: str, exit_code: int = 2) -> NoReturn:
     record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, (), None)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
-            handler.handle(record)
+            with contextlib.suppress(OSError):  # the log file may be what could not be written
+                handler.handle(record)
     sys.exit(exit_code)
 
 
@@ -29,17 +33,76 @@ def fail(message: str, exit_code: int = 2) -> NoReturn:
 def exit_on_user_error() -> Iterator[None]:
     """A GenlabError ends the command with its message and exit code 2 (or its own), no traceback.
 
-    So does a file the command cannot read or write (permissions, a full disk): the
-    message names the file.
+    So does a file the command cannot read or write (permissions, a full disk), whether
+    Python or TensorFlow (a checkpoint, a TensorBoard events file) reports it: the message
+    names the file.
     """
     try:
         yield
     except GenlabError as error:
         fail(str(error), getattr(error, "exit_code", 2))
-    except OSError as error:
-        if error.filename is None:
+    except Exception as error:
+        failed = failed_file(error)
+        if failed is None:
             raise
-        fail(f"{error.filename2 or error.filename}: {error.strerror or error}")  # a rename names its target second
+        fail(file_error_message(failed))
+
+
+def file_error_message(error: OSError) -> str:
+    """``<file>: <why>`` for an OSError naming a file."""
+    return f"{error.filename2 or error.filename}: {error.strerror or error}"  # a rename names its target second
+
+
+# ----------------------------------------------------------------------------- stop signals
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _raise_interrupted(number: int, frame: Any) -> None:
+    raise Interrupted(number)
+
+
+@contextlib.contextmanager
+def stopping_cleanly_on_signals() -> Iterator[None]:
+    """SIGINT (Ctrl-C) and SIGTERM end any command with one line and exit code 128 + the signal.
+
+    The signal raises Interrupted wherever the command is, so every ``finally`` on the way
+    out runs: atomic writes remove their temporary file, the data cache its ``.part`` file,
+    a checkpoint save its ``_temp`` folder, and nothing is left half-written. A second
+    signal raises again at once, wherever that cleaning up has got to. Training replaces
+    these handlers while it runs its loop, to save a checkpoint first. A signal the
+    process was started ignoring (``nohup``, a background job) stays ignored.
+    """
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for number in STOP_SIGNALS:
+            if signal.getsignal(number) is not signal.SIG_IGN:
+                previous[number] = signal.signal(number, _raise_interrupted)
+    try:
+        yield
+    except KeyboardInterrupt as stop:
+        number = getattr(stop, "signal_number", signal.SIGINT)
+        fail(f"interrupted by {signal.Signals(number).name}; no file was left half-written", 128 + number)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+class LogFileHandler(logging.FileHandler):
+    """A command's log file (train.log) that ends the command, naming the file, when a line cannot be written.
+
+    logging's own handler prints a traceback on stderr for every such line and goes on
+    losing them; a full disk is better said once. Only the main thread raises: a line
+    logged from another thread is reported the usual way.
+    """
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError) and threading.current_thread() is threading.main_thread():
+            if error.filename is None:
+                error.filename = self.baseFilename
+            raise error
+        super().handleError(record)
 
 
 # ----------------------------------------------------------------------------- Hydra's own errors

@@ -11,3 +11,16 @@ class ConfigError(GenlabError):
 
 class DataError(GenlabError):
     """Data files are missing, unreadable or not what the config says."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: raised where the command is, so everything on the way out cleans up.
+
+    A KeyboardInterrupt, not an Exception, so that no ``except Exception`` on the way takes it
+    for a failure of its own.
+    """
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+        self.exit_code = 128 + signal_number

@@ -361,8 +361,10 @@ class Evaluator:
     def _write(self, evaluation: Evaluation) -> None:
         import tensorflow as tf
 
+        from genlab.native_output import QuietSummaryWriter
+
         path = write_metrics(evaluation)
-        writer = tf.summary.create_file_writer(str(evaluation.run_dir / rundir.TENSORBOARD_DIR))
+        writer = QuietSummaryWriter(str(evaluation.run_dir / rundir.TENSORBOARD_DIR))
         with writer.as_default(step=evaluation.step):
             for name, value in evaluation.metrics.items():
                 tf.summary.scalar(f"{TENSORBOARD_PREFIX}{name}", value)

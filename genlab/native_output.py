@@ -33,3 +33,30 @@ def import_tensorflow_quietly() -> None:
         import tensorflow as tf
 
         tf.config.list_physical_devices()
+
+
+class QuietSummaryWriter:
+    """TensorBoard's events writer for ``logdir``, with TensorFlow's native messages silenced while it writes.
+
+    A write that fails (a full disk) prints several native lines repeating the error
+    genlab then reports in one.
+    """
+
+    def __init__(self, logdir: str):
+        import tensorflow as tf
+
+        with quiet_native_stderr():
+            self._writer = tf.summary.create_file_writer(logdir)
+
+    @contextlib.contextmanager
+    def as_default(self, step: int | None = None) -> Iterator["QuietSummaryWriter"]:
+        with quiet_native_stderr(), self._writer.as_default(step=step):  # leaving it flushes
+            yield self
+
+    def flush(self) -> None:
+        with quiet_native_stderr():
+            self._writer.flush()
+
+    def close(self) -> None:
+        with quiet_native_stderr():
+            self._writer.close()

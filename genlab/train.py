@@ -5,6 +5,7 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -12,10 +13,11 @@ from omegaconf import DictConfig
 
 from genlab import run as rundir
 from genlab.cluster import ClusterRole, cluster_role
-from genlab.commands import exit_on_user_error
+from genlab.commands import exit_on_user_error, file_error_message
 from genlab.config import register_schemas
 from genlab.data import load_dataset
 from genlab.errors import GenlabError
+from genlab.files import failed_file
 from genlab.native_output import import_tensorflow_quietly
 from genlab.parallel_sweep import exits_as_failed_jobs
 from genlab.resources import check_resources
@@ -48,6 +50,23 @@ def _check_shared_run_dir(role: ClusterRole, resume: str | None) -> None:
         )
 
 
+@contextlib.contextmanager
+def _unwritable_files_say_what_is_kept(run_dir: Path) -> Iterator[None]:
+    """A file training cannot write (a full disk) ends the run naming it, the checkpoint it keeps and how to go on."""
+    try:
+        yield
+    except Exception as error:
+        failed = failed_file(error)
+        if failed is None:
+            raise
+        kept = rundir.latest_checkpoint(run_dir / rundir.CHECKPOINT_DIR)
+        if kept is None:
+            then = "the run had no checkpoint yet: start it again once there is space"
+        else:
+            then = f"the run keeps {kept}. Once there is space, continue with: genlab train resume={run_dir}"
+        raise GenlabError(f"{file_error_message(failed)}; {then}") from None
+
+
 @hydra.main(version_base="1.3", config_path="pkg://genlab.conf", config_name="train")
 @exits_as_failed_jobs
 def main(cfg: DictConfig) -> None:
@@ -62,7 +81,8 @@ def main(cfg: DictConfig) -> None:
                 rundir.discard_unstarted(run_dir)
             raise
         # The chief owns the run directory; the other workers of a multi-worker job only read it.
-        with rundir.RunLock(run_dir) if role.is_chief else contextlib.nullcontext():
+        lock = rundir.RunLock(run_dir) if role.is_chief else contextlib.nullcontext()
+        with lock, _unwritable_files_say_what_is_kept(run_dir):
             try:
                 config = prepare_run(cfg, run_dir, list(HydraConfig.get().overrides.task), save=role.is_chief)
                 if _already_finished(config, run_dir):
@@ -83,7 +103,7 @@ def main(cfg: DictConfig) -> None:
                 from genlab.trainer import Trainer, TrainingInterrupted
 
                 trainer = Trainer(config, run_dir, data)
-            except GenlabError:
+            except BaseException:  # a bad config or data set, a full disk, a signal: no trace of an unstarted run
                 if not started and role.is_chief:
                     rundir.discard_unstarted(run_dir)
                 raise
@@ -92,4 +112,10 @@ def main(cfg: DictConfig) -> None:
             except TrainingInterrupted as stop:
                 log.warning("%s", stop)
                 sys.exit(stop.exit_code)
+            except GenlabError:
+                raise
+            except BaseException:  # a full disk or a signal before the first checkpoint: nothing to keep
+                if role.is_chief:
+                    rundir.discard_unstarted(run_dir)
+                raise
         print(f"run directory: {result.run_dir}")

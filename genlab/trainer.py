@@ -24,10 +24,12 @@ from genlab import run as rundir
 from genlab import runtime
 from genlab.config import uses_batch_norm
 from genlab.data import ImageSet, load_dataset
-from genlab.errors import GenlabError
+from genlab.errors import GenlabError, Interrupted
+from genlab.files import append_text, write_text_atomically
 from genlab.hparams import log_hparams, log_session_end
 from genlab.input import make_batches, scale
 from genlab.micro_batches import part_sizes
+from genlab.native_output import QuietSummaryWriter
 from genlab.progress import ProgressReporter, format_metrics
 from genlab.render.grid import save_png, tile
 from genlab.schedule import loop_length, total_steps
@@ -71,7 +73,7 @@ class _StopSignals:
 
     def _handle(self, number: int, frame: Any) -> None:
         if self.received is not None:  # a second signal: stop now
-            raise KeyboardInterrupt
+            raise Interrupted(number)
         self.received = number
         log.warning("received %s: stopping after the current loop", signal.Signals(number).name)
 
@@ -115,7 +117,7 @@ class Trainer:
         # Only the chief writes into the run directory; other workers compute the same steps.
         if self.is_chief:
             rundir.save_run_info(run_dir, self.data, self.runtime.precision)
-            self.writer = tf.summary.create_file_writer(str(run_dir / rundir.TENSORBOARD_DIR))
+            self.writer = QuietSummaryWriter(str(run_dir / rundir.TENSORBOARD_DIR))
         else:
             self.writer = tf.summary.create_noop_writer()
         self.fixed_codes, self.fixed_images = self._fixed_inputs()
@@ -228,8 +230,8 @@ class Trainer:
             for name, value in metrics.items():
                 tf.summary.scalar(f"train/{name}", value)
             tf.summary.scalar("train/images_per_second", images_per_second)
-        with open(self.run_dir / rundir.HISTORY_FILE, "a") as history:
-            history.write(json.dumps({"step": step, "images_per_second": images_per_second, **metrics}) + "\n")
+        record = {"step": step, "images_per_second": images_per_second, **metrics}
+        append_text(self.run_dir / rundir.HISTORY_FILE, json.dumps(record) + "\n")
 
     def _trim_history(self, step: int) -> None:
         """Drop history lines past the restored step (written after the last checkpoint of a killed run)."""
@@ -237,7 +239,7 @@ class Trainer:
         if self.is_chief and path.exists():
             lines = [line for line in path.read_text().splitlines() if line.strip()]
             kept = [line for line in lines if json.loads(line)["step"] <= step]
-            path.write_text("".join(line + "\n" for line in kept))
+            write_text_atomically(path, "".join(line + "\n" for line in kept))
 
     def _final_pictures(self) -> None:
         if not self.is_chief:

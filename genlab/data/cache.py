@@ -196,9 +196,12 @@ def _decoded(source: SplitSource, settings: Settings) -> Iterator[tuple[int, np.
             return position, None, f"cannot read: {error.strerror or error}"
 
     workers = min(16, 2 * (os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode")
+    try:
         for start in range(0, source.count, CHUNK * workers):
             yield from pool.map(decode, range(start, min(start + CHUNK * workers, source.count)))
+    finally:  # on a stop (Ctrl-C), the pictures not yet started are dropped rather than decoded first
+        pool.shutdown(cancel_futures=True)
 
 
 def _remove_stale_parts(path: Path) -> None:

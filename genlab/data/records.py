@@ -12,13 +12,14 @@ data file, so a killed run never leaves a partial file that looks finished.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import tempfile
+import secrets
 import weakref
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -197,8 +198,8 @@ def read_sidecar(data_path: Path) -> dict[str, Any]:
 class RecordsWriter:
     """Append images of one shape to a new records file; ``finish`` puts it in place atomically.
 
-    Use as a context manager: leaving the block without ``finish`` (an error, a
-    kill signal turned into an exception) removes the temporary file.
+    Use as a context manager, which makes the temporary file: leaving the block without
+    ``finish`` (an error, a full disk, a stop signal) removes it.
     """
 
     def __init__(self, data_path: str | os.PathLike, image_shape: tuple[int, int, int]):
@@ -206,13 +207,18 @@ class RecordsWriter:
         self.image_shape = tuple(int(size) for size in image_shape)
         self.count = 0
         self.data_path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{self.data_path.name}.", suffix=".part", dir=self.data_path.parent
-        )
-        self._temporary = Path(temporary)
-        self._stream = os.fdopen(handle, "wb", buffering=1 << 20)
+        # Named before it exists, and made only on entering the block: a signal at any moment
+        # finds either no file or one that leaving the block removes.
+        unique = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._temporary = self.data_path.with_name(f".{self.data_path.name}.{unique}.part")
+        self._stream: BinaryIO | None = None
 
     def __enter__(self) -> "RecordsWriter":
+        try:
+            self._stream = open(self._temporary, "xb", buffering=1 << 20)
+        except BaseException:
+            self.abort()
+            raise
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -238,13 +244,21 @@ class RecordsWriter:
         sidecar = sidecar_path(self.data_path)
         sidecar.unlink(missing_ok=True)  # an older sidecar must not describe the new data
         os.replace(self._temporary, self.data_path)
-        write_text_atomically(sidecar, json.dumps(header, indent=1) + "\n")
+        try:
+            write_text_atomically(sidecar, json.dumps(header, indent=1) + "\n")
+        except BaseException:  # without its sidecar the data is never read: do not leave it taking the space
+            self.data_path.unlink(missing_ok=True)
+            raise
         return ImageRecords(self.data_path)
 
     def abort(self) -> None:
-        if not self._stream.closed:
-            self._stream.close()
-        self._temporary.unlink(missing_ok=True)
+        """Remove the temporary file (a no-op once finished); what is still buffered for it is dropped."""
+        try:
+            with contextlib.suppress(OSError):  # closing flushes, which fails again on a full disk
+                if self._stream is not None:
+                    self._stream.close()
+        finally:
+            self._temporary.unlink(missing_ok=True)
 
 
 def write_records(
