@@ -4,7 +4,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-from genlab.commands import clean_config_errors, stopping_cleanly_on_signals
+from genlab.arguments import hydra_arguments
+from genlab.commands import clean_config_errors, exit_on_user_error, stopping_cleanly_on_signals
 
 # command -> (module holding a Hydra `main`, one line of help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -35,12 +36,13 @@ HYDRA_MODES = {
 def usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [
-        "usage: genlab <command> [key=value ...] [--help]",
+        "usage: genlab <command> [RUN] [key=value ...] [--help]",
         "",
         "commands:",
         *(f"  {name.ljust(width)}  {summary}" for name, (_, summary) in COMMANDS.items()),
         "",
         "`genlab <command> --help` shows the command's config groups and keys.",
+        "The commands that read a run take it as RUN or checkpoint=RUN (report: DIR or dir=DIR).",
     ]
     return "\n".join(lines)
 
@@ -59,9 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(modes) > 1:
         print(f"genlab: error: {' and '.join(modes)} cannot be combined; give one of them", file=sys.stderr)
         return 2
+    with exit_on_user_error():
+        arguments = hydra_arguments(command, rest)
     module = importlib.import_module(COMMANDS[command][0])
     # Hydra reads its overrides from sys.argv.
-    sys.argv = [f"genlab {command}", *rest]
+    sys.argv = [f"genlab {command}", *arguments]
     with clean_config_errors(command):
         module.main()
     return 0

@@ -5,11 +5,13 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 import signal
 import sys
 import threading
 from typing import Any, Callable, Iterator, Mapping, NoReturn
 
+from genlab.arguments import hydra_quoted
 from genlab.errors import ConfigError, GenlabError, Interrupted
 from genlab.files import failed_file
 
@@ -132,8 +134,17 @@ def config_error_message(error: BaseException, command: str) -> str:
     lines = _lines(str(error))
     if isinstance(error, OverrideParseException):
         reasons = [line for line in lines if not line.startswith("Error parsing override")] or lines
-        return f"cannot parse the override {error.override!r}: {'; '.join(reasons)} (overrides are key=value)"
+        return f"cannot parse the override {error.override!r}: {'; '.join(reasons)} ({how_to_quote(error.override)})"
     return _one_line(lines)
+
+
+def how_to_quote(override: str) -> str:
+    """How to give an override Hydra cannot parse: its value in Hydra's quotes, the whole in the shell's."""
+    key, separator, value = override.partition("=")
+    if not separator:
+        return "overrides are key=value"
+    argument = f"{key}={hydra_quoted(value, literal=False)}"
+    return 'to give it as a string, quote it: "' + re.sub(r'([\\"$`])', r"\\\1", argument) + '"'
 
 
 def unknown_key_message(key: str, command: str, names: list[str] | None) -> str:

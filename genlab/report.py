@@ -1,15 +1,12 @@
 """`genlab report DIR` (or dir=DIR): a table and a contact sheet comparing the runs under DIR."""
 from __future__ import annotations
 
-import sys
-
 import hydra
 from omegaconf import DictConfig
 
-from genlab.commands import clean_config_errors, exit_on_user_error
+from genlab.commands import exit_on_user_error, hydra_command
 from genlab.evaluation_command import run_report
 from genlab.evaluation_config import register_evaluation_schemas
-from genlab.reporting import positional_dir
 
 register_evaluation_schemas()
 
@@ -20,7 +17,4 @@ def _app(cfg: DictConfig) -> None:
         run_report(cfg)
 
 
-def main() -> None:
-    sys.argv = positional_dir(sys.argv)
-    with clean_config_errors("report"):
-        _app()
+main = hydra_command("report", _app)

@@ -16,7 +16,6 @@ import csv
 import json
 import logging
 import math
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,22 +269,3 @@ def report(config: Any) -> list[Path]:
     for path in written:
         print(path, file=sys.stdout, flush=True)
     return written
-
-
-POSITIONAL_SAFE = re.compile(r"^[A-Za-z0-9_./~+:@%-]+$")
-
-
-def positional_dir(argv: Sequence[str]) -> list[str]:
-    """``[prog, DIR, ...]`` as ``[prog, dir=DIR, ...]``: a first argument that is not a flag and not
-    ``key=value`` (or that names an existing directory, like a sweep job's ``beta=4``) is the directory."""
-    argv = list(argv)
-    if len(argv) < 2:
-        return argv
-    first = argv[1]
-    if first.startswith("-") or ("=" in first and not Path(first).expanduser().is_dir()):
-        return argv
-    if POSITIONAL_SAFE.match(first):
-        value = first
-    else:  # Hydra's quoted string: backslashes and quotes escaped, no interpolation
-        value = "'" + first.replace("\\", "\\\\").replace("'", "\\'").replace("${", "\\${") + "'"
-    return [argv[0], f"dir={value}", *argv[2:]]

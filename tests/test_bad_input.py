@@ -368,6 +368,7 @@ CONFIG_CASES = [
     ("evaluate", "checkpoint= is required"),
     ("report", "dir= is required"),
     ("sample checkpoint={vae} n=[1,2", "cannot parse the override 'n=[1,2'"),
+    ("arithmetic {vae} attribute=a=b", "(to give it as a string, quote it: \"attribute='a=b'\")"),
     ("train trainer.steps=abc", "trainer.steps: Value 'abc' of type 'str' could not be converted to Integer"),
 ]
 

@@ -33,7 +33,7 @@ from genlab.metrics.frechet import (
 )
 from genlab.metrics.reconstruction import mse_per_image, psnr_per_image
 from genlab.render.grid import grid_layout
-from genlab.reporting import contact_sheet, markdown_table, natural, parse_overrides, positional_dir, varying_keys
+from genlab.reporting import contact_sheet, markdown_table, natural, parse_overrides, varying_keys
 
 
 def random_covariance(rng: np.random.Generator, dimension: int) -> np.ndarray:
@@ -342,16 +342,6 @@ def test_varying_overrides_and_their_natural_order() -> None:
     runs = [parse_overrides(["model=vae", "beta=16"]), parse_overrides(["model=vae", "beta=4", "seed=1"])]
     assert varying_keys(runs) == ["beta", "seed"]
     assert sorted(["16", "4", "1.5"], key=natural) == ["1.5", "4", "16"]
-
-
-def test_positional_directory_becomes_dir(tmp_path: Path) -> None:
-    assert positional_dir(["genlab report", "outputs/multirun/x", "n=10"]) == ["genlab report", "dir=outputs/multirun/x", "n=10"]
-    assert positional_dir(["genlab report", "dir=a", "n=10"]) == ["genlab report", "dir=a", "n=10"]
-    assert positional_dir(["genlab report", "--help"]) == ["genlab report", "--help"]
-    job = tmp_path / "beta=4,seed=1"  # a sweep job's directory is named by its overrides
-    job.mkdir()
-    converted = positional_dir(["genlab report", str(job)])[1]
-    assert converted.startswith("dir='") and parse_overrides([converted]) == {"dir": str(job)}
 
 
 def test_markdown_table_and_contact_sheet_geometry() -> None:
