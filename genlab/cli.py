@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import importlib
+import platform
 import sys
+from importlib import metadata
 
+from genlab import __version__
 from genlab.arguments import hydra_arguments
 from genlab.commands import clean_config_errors, exit_on_user_error, stopping_cleanly_on_signals
 
@@ -33,10 +36,18 @@ HYDRA_MODES = {
 }  # fmt: skip
 
 
+# The libraries `--version` reports, by distribution name (TensorFlow is published under several).
+LIBRARIES = {
+    "TensorFlow": ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tf-nightly"),
+    "Keras": ("keras",),
+    "Hydra": ("hydra-core",),
+}
+
+
 def usage() -> str:
     width = max(len(name) for name in COMMANDS)
     lines = [
-        "usage: genlab <command> [RUN] [key=value ...] [--help]",
+        "usage: genlab <command> [RUN] [key=value ...] [--help] [--version]",
         "",
         "commands:",
         *(f"  {name.ljust(width)}  {summary}" for name, (_, summary) in COMMANDS.items()),
@@ -47,16 +58,38 @@ def usage() -> str:
     return "\n".join(lines)
 
 
+def versions() -> str:
+    """genlab's version and those of the libraries it runs on, read from the installed metadata
+    (importing TensorFlow to ask it would take seconds)."""
+
+    def installed(distributions: tuple[str, ...]) -> str:
+        for distribution in distributions:
+            try:
+                return metadata.version(distribution)
+            except metadata.PackageNotFoundError:
+                continue
+        return "not installed"
+
+    libraries = [f"{name} {installed(distributions)}" for name, distributions in LIBRARIES.items()]
+    return "\n".join([f"genlab {__version__}", *libraries, f"Python {platform.python_version()}"])
+
+
 @stopping_cleanly_on_signals()  # Ctrl-C or SIGTERM at any moment: one line, nothing half-written
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
         return 0
+    if args[0] == "--version":
+        print(versions())
+        return 0
     command, rest = args[0], args[1:]
     if command not in COMMANDS:
         print(f"genlab: unknown command '{command}'\n\n{usage()}", file=sys.stderr)
         return 2
+    if "--version" in rest:  # Hydra's own would name Hydra alone
+        print(versions())
+        return 0
     modes = sorted({HYDRA_MODES[arg] for arg in rest if arg in HYDRA_MODES})
     if len(modes) > 1:
         print(f"genlab: error: {' and '.join(modes)} cannot be combined; give one of them", file=sys.stderr)

@@ -1,6 +1,8 @@
 """Every config composes; every bad value ends `genlab train` with a short message naming the key."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,6 +116,25 @@ def test_help_lists_commands_and_groups(tmp_path: Path) -> None:
     for group in ("model: ae, gan, vae", "optimizer: adam, rmsprop, sgd", "trainer: default"):
         assert group in train_help.stdout
     assert not (tmp_path / "outputs").exists()
+
+
+def test_version_names_genlab_and_what_it_runs_on(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    expected = [
+        f"genlab {version('genlab')}",
+        f"TensorFlow {version('tensorflow')}",
+        f"Keras {version('keras')}",
+        f"Hydra {version('hydra-core')}",
+    ]
+    for args in (["--version"], ["sample", "--version"], ["train", "model=gan", "--version"]):
+        result = run_genlab(*args, cwd=tmp_path)
+        assert result.returncode == 0 and result.stderr == ""
+        assert result.stdout.splitlines()[:4] == expected and result.stdout.splitlines()[4].startswith("Python 3.")
+    assert not (tmp_path / "outputs").exists()
+    # read from the installed metadata: TensorFlow is never imported
+    check = "import sys; from genlab.cli import main; main(['sample', '--version']); assert 'tensorflow' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", check], capture_output=True, cwd=tmp_path).returncode == 0
 
 
 def test_saved_config_is_resolved_yaml(trained_runs: dict[str, Path]) -> None:
