@@ -21,7 +21,7 @@ from genlab.files import failed_file
 from genlab.native_output import import_tensorflow_quietly
 from genlab.parallel_sweep import exits_as_failed_jobs
 from genlab.resources import check_resources
-from genlab.schedule import check_batch_size, describe_budget
+from genlab.schedule import check_batch_size, describe_budget, total_steps
 from genlab.training_config import prepare_run
 
 log = logging.getLogger("genlab.train")
@@ -30,12 +30,14 @@ register_schemas()
 rundir.register_resolvers()
 
 
-def _already_finished(config, run_dir: Path) -> bool:
-    """A finished run (e.g. a sweep run again) is skipped before TensorFlow is even imported."""
+def _already_finished(run_dir: Path, steps: int) -> bool:
+    """Whether the run's latest checkpoint reached ``steps``: the job then ends without writing anything."""
     step = rundir.latest_checkpoint_step(run_dir)
-    if config.trainer.epochs is not None or step is None or step < config.trainer.steps:
+    if step is None or step < steps:
         return False
-    log.info("%s already reached step %d of %d: nothing to do", run_dir, step, config.trainer.steps)
+    # On the console only: the run's train.log stays as it was.
+    print(f"{run_dir} already reached step {step} of {steps}: nothing to do", file=sys.stderr)
+    print(f"run directory: {run_dir}")
     return True
 
 
@@ -84,12 +86,16 @@ def main(cfg: DictConfig) -> None:
         lock = rundir.RunLock(run_dir) if role.is_chief else contextlib.nullcontext()
         with lock, _unwritable_files_say_what_is_kept(run_dir):
             try:
-                config = prepare_run(cfg, run_dir, list(HydraConfig.get().overrides.task), save=role.is_chief)
-                if _already_finished(config, run_dir):
-                    print(f"run directory: {run_dir}")
+                prepared = prepare_run(cfg, run_dir, list(HydraConfig.get().overrides.task))
+                config = prepared.config
+                # A finished run (e.g. a sweep run again) ends before TensorFlow is imported, and before
+                # the data is read unless its length is in epochs.
+                if config.trainer.epochs is None and _already_finished(run_dir, config.trainer.steps):
                     return
                 # TensorFlow is imported only once the config and the data are known to be good.
                 data = load_dataset(config.dataset)
+                if _already_finished(run_dir, total_steps(config.trainer, data.num_train)):
+                    return
                 check_batch_size(config.trainer.batch_size, data.num_train)
                 check_resources(config, data.image_shape, run_dir, owns_run_dir=role.is_chief)
                 log.info(
@@ -103,6 +109,8 @@ def main(cfg: DictConfig) -> None:
                 from genlab.trainer import Trainer, TrainingInterrupted
 
                 trainer = Trainer(config, run_dir, data)
+                if role.is_chief:
+                    prepared.save(run_dir)
             except BaseException:  # a bad config or data set, a full disk, a signal: no trace of an unstarted run
                 if not started and role.is_chief:
                     rundir.discard_unstarted(run_dir)

@@ -5,6 +5,7 @@ may change (e.g. more steps); any other difference is refused, naming the keys.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -131,11 +132,23 @@ def resolve_config(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> Dict
     return cfg
 
 
-def prepare_run(cfg: DictConfig, run_dir: Path, overrides: list[str], save: bool = True) -> Any:
-    """Check the config, write it into the run directory (when ``save``), return the typed config object."""
+@dataclass
+class PreparedRun:
+    """The typed config a job runs with, and the config and overrides its run directory will hold."""
+
+    config: Any
+    resolved: DictConfig
+    overrides: list[str]
+
+    def save(self, run_dir: Path) -> None:
+        """Write .hydra/config.yaml and overrides.yaml: only once training starts, so that a job with
+        nothing to do, or one that fails first, leaves a run's saved config describing its checkpoints."""
+        rundir.save_config(run_dir, self.resolved, self.overrides)
+
+
+def prepare_run(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> PreparedRun:
+    """Check the config against the run directory's saved one and its ranges; nothing is written."""
     resolved = resolve_config(cfg, run_dir, overrides)
     config = validate(resolved)
-    if save:
-        saved_overrides = rundir.load_overrides(run_dir) if cfg.resume else overrides
-        rundir.save_config(run_dir, resolved, saved_overrides)
-    return config
+    saved_overrides = rundir.load_overrides(run_dir) if cfg.resume else overrides
+    return PreparedRun(config, resolved, saved_overrides)

@@ -1,6 +1,7 @@
 """Shared fixtures: the real `genlab` CLI in a subprocess, tiny generated data, tiny trained runs."""
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -87,17 +88,23 @@ def tiny_sweep_args(dataset_args: list[str], sweep: Path, *extra: str, model: st
     return ["train", "-m", *tiny_train_args(model, dataset_args, steps)[1:], *extra, f"hydra.sweep.dir={sweep}"]
 
 
+def files_of(*run_dirs: Path) -> dict[Path, tuple[int, str]]:
+    """Every file under the run directories with its modification time and a hash of its bytes."""
+    return {
+        path: (path.stat().st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+        for run_dir in run_dirs
+        for path in run_dir.rglob("*")
+        if path.is_file()
+    }
+
+
 def assert_rerun_skips_finished_jobs(args: list[str], runs: list[Path], cwd: Path) -> None:
-    """Running a finished sweep again says "nothing to do" for every job and rewrites no checkpoint."""
-
-    def stamps() -> dict[Path, int]:
-        return {run: (run / "checkpoints" / "checkpoint").stat().st_mtime_ns for run in runs}
-
-    before = stamps()
+    """Running a finished sweep again says "nothing to do" for every job and changes no file of any run."""
+    before = files_of(*runs)
     again = run_genlab(*args, cwd=cwd)
     assert again.returncode == 0, again.output
     assert again.output.count("nothing to do") == len(runs)
-    assert stamps() == before
+    assert files_of(*runs) == before
 
 
 def checkpoint_values(run_dir: Path) -> dict:

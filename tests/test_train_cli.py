@@ -14,7 +14,7 @@ import yaml
 from PIL import Image
 
 import fakedata
-from conftest import GENLAB, assert_rerun_skips_finished_jobs, run_genlab, tiny_sweep_args, tiny_train_args
+from conftest import GENLAB, assert_rerun_skips_finished_jobs, files_of, run_genlab, tiny_sweep_args, tiny_train_args
 
 pytestmark = pytest.mark.slow
 
@@ -135,17 +135,51 @@ def test_epochs_are_converted_to_steps(idx_dataset_args: list[str], tmp_path: Pa
     assert (run_dir / "checkpoints" / "ckpt-12.index").exists()
 
 
-def test_sweep_makes_one_directory_per_job_and_skips_finished_jobs(idx_dataset_args: list[str], tmp_path: Path) -> None:
-    sweep = tmp_path / "sweep"
-    args = tiny_sweep_args(idx_dataset_args, sweep, "beta=1,4")
-    first = run_genlab(*args, cwd=tmp_path)
+@pytest.fixture(scope="module")
+def finished_sweep(idx_dataset_args: list[str], tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], list[Path]]:
+    """A finished sweep of two jobs (beta=1,4) and the arguments that made it."""
+    workdir = tmp_path_factory.mktemp("sweep")
+    args = tiny_sweep_args(idx_dataset_args, workdir / "sweep", "beta=1,4")
+    first = run_genlab(*args, cwd=workdir)
     assert first.returncode == 0, first.output
-    runs = sorted(path.parent.parent for path in sweep.glob("*/checkpoints/checkpoint"))
+    return args, sorted(path.parent.parent for path in (workdir / "sweep").glob("*/checkpoints/checkpoint"))
+
+
+def test_sweep_makes_one_directory_per_job_and_skips_finished_jobs(
+    finished_sweep: tuple[list[str], list[Path]], tmp_path: Path
+) -> None:
+    args, runs = finished_sweep
     assert len(runs) == 2
     betas = sorted(float(yaml.safe_load((run / ".hydra/config.yaml").read_text())["beta"]) for run in runs)
     assert betas == [1.0, 4.0]
 
     assert_rerun_skips_finished_jobs(args, runs, cwd=tmp_path)
+
+
+def test_a_sweep_job_directory_is_given_as_it_is(finished_sweep: tuple[list[str], list[Path]]) -> None:
+    """Its name holds the job's overrides (beta=1,dataset=mnist,...), and every command takes it."""
+    _, (first, second) = finished_sweep
+    assert first.name.startswith("beta=1,") and "=" in second.name and "," in second.name
+    sweep = first.parent
+
+    # a continued run that already reached more steps than asked for: nothing to do, nothing changed
+    before = files_of(first)
+    resumed = run_genlab("train", f"resume={first}", "trainer.steps=5", cwd=sweep)
+    assert resumed.returncode == 0, resumed.output
+    assert f"{first} already reached step 10 of 5: nothing to do" in resumed.stderr
+    assert files_of(first) == before
+
+    sampled = run_genlab("sample", first.name, "n=4", cwd=sweep)  # a plain argument, relative
+    assert sampled.returncode == 0, sampled.output
+    assert sampled.stdout.split() == [str(first / "renders" / "sample" / "sample_step10_seed0.png")]
+    both = run_genlab("sample", "-m", f"checkpoint={first},{second}", "n=4", "seed=1", cwd=sweep)  # a sweep over both
+    assert both.returncode == 0, both.output
+    assert both.stdout.split() == [str(run / "renders" / "sample" / "sample_step10_seed1.png") for run in (first, second)]
+
+    small = ["n=8", "k=2", "nll_n=8", "kid_subsets=2", "kid_subset_size=4"]
+    evaluated = run_genlab("evaluate", f"checkpoint={second}", *small, cwd=sweep)
+    assert evaluated.returncode == 0, evaluated.output
+    assert evaluated.stdout.splitlines()[-1] == f"metrics: {second / 'metrics.json'}"
 
 
 def test_two_runs_started_together_get_their_own_directories(idx_dataset_args: list[str], tmp_path: Path) -> None:
@@ -215,7 +249,7 @@ def test_precision_and_xla_switches_train_on_the_cpu(switch: str, idx_dataset_ar
 def test_a_failed_start_empties_but_keeps_a_directory_it_did_not_create(
     idx_dataset_args: list[str], tmp_path: Path
 ) -> None:
-    """The batch is larger than the data set: the run fails after its config was written."""
+    """The batch is larger than the data set: the run fails once the data is known, before its config is written."""
     named = tmp_path / "named"
     named.mkdir()
     args = tiny_train_args("ae", idx_dataset_args, steps=10) + ["trainer.batch_size=1000", f"hydra.run.dir={named}"]
@@ -226,7 +260,8 @@ def test_a_failed_start_empties_but_keeps_a_directory_it_did_not_create(
     (named / "notes.txt").write_text("mine")  # something of the user's: nothing is removed
     result = run_genlab(*args, cwd=tmp_path)
     assert result.returncode != 0
-    assert (named / "notes.txt").read_text() == "mine" and (named / ".hydra" / "config.yaml").exists()
+    assert (named / "notes.txt").read_text() == "mine" and (named / "train.log").exists()
+    assert not (named / ".hydra").exists()
 
     generated = run_genlab(*args[:-1], cwd=tmp_path)  # a directory genlab made for the run is removed
     assert generated.returncode != 0
