@@ -76,7 +76,8 @@ class RenderJob:
 
     @property
     def num_test(self) -> int:
-        return int(self._data.test_images.shape[0]) if self._data is not None else int(self.info["num_test"])
+        """The test images there are now (run_info.json's count is what training saw)."""
+        return len(self.data.test_images)
 
     def check_dims(self, key: str, dims: Sequence[int]) -> None:
         for dim in dims:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import logging
 import pickle
 import socket
@@ -153,8 +154,27 @@ def test_celeba_missing_pictures_or_rows_are_named(tmp_path: Path) -> None:
         load_dataset(celeba_config(root))
     root = fresh_celeba(tmp_path / "rows")
     lines = (root / "list_attr_celeba.txt").read_text().splitlines()
-    (root / "list_attr_celeba.txt").write_text("\n".join(lines[:-1]) + "\n")
+    (root / "list_attr_celeba.txt").write_text("\n".join(["19", *lines[1:-1]]) + "\n")
     with pytest.raises(DataError, match=r"1 of the 20 attribute rows .* \(e\.g\. 000020\.jpg\)"):
+        load_dataset(celeba_config(root))
+
+
+def test_celeba_attribute_count_must_match_the_rows(tmp_path: Path) -> None:
+    root = fresh_celeba(tmp_path)
+    attributes = root / "list_attr_celeba.txt"
+    lines = attributes.read_text().splitlines()
+    for first_line, message in (
+        ("500", f"{attributes} line 1 says 500 pictures, but the file has 20 rows"),
+        ("19", f"{attributes} line 1 says 19 pictures, but the file has 20 rows"),
+        ("", f"{attributes} line 1 is not the number of pictures: ''"),
+        ("5_Clock_Shadow Arched_Eyebrows", f"{attributes} line 1 is not the number of pictures: '5_Clock_Shadow"),
+    ):
+        attributes.write_text("\n".join([first_line, *lines[1:]]) + "\n")
+        with pytest.raises(DataError) as error:
+            load_dataset(celeba_config(root))
+        assert str(error.value).startswith(f"celeba: {message}"), str(error.value)
+    attributes.write_text("\n".join([*lines[:5], lines[4], *lines[5:]]) + "\n")  # a row twice
+    with pytest.raises(DataError, match=r"list_attr_celeba\.txt line 6 repeats the row of 000003\.jpg"):
         load_dataset(celeba_config(root))
 
 
@@ -287,6 +307,25 @@ def test_a_truncated_cache_is_rebuilt(tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.asarray(load_dataset(celeba_config(root)).train_images), first)
 
 
+@pytest.mark.parametrize(
+    "info",
+    [{"pictures": 500}, {"skipped": [999]}, {"skipped": [3, 3]}, {"skipped": "3"}, {"pictures": 14, "skipped": []}],
+    ids=["pictures", "skipped-out-of-range", "skipped-twice", "skipped-not-a-list", "counts-disagree"],
+)
+def test_a_cache_whose_counts_disagree_is_rebuilt(info: dict, tmp_path: Path, caplog) -> None:
+    root = fresh_celeba(tmp_path)
+    first = load_dataset(celeba_config(root))
+    sidecar = next((root / ".genlab-cache").glob("celeba-train-*.json"))
+    header = json.loads(sidecar.read_text())
+    header["info"].update(info)
+    sidecar.write_text(json.dumps(header))
+    caplog.set_level(logging.INFO, logger="genlab.data")
+    again = load_dataset(celeba_config(root))
+    assert "does not match its source" in caplog.text and "decoding 14 pictures into the cache" in caplog.text
+    np.testing.assert_array_equal(np.asarray(again.train_images), np.asarray(first.train_images))
+    assert again.notes == first.notes
+
+
 # ----------------------------------------------------------------------------- records
 
 
@@ -345,6 +384,10 @@ def test_records_file_checks(records: tuple[ImageRecords, np.ndarray], tmp_path:
         ImageRecords(stored.path)
     with pytest.raises(RecordsError, match="missing"):
         ImageRecords(tmp_path / "never.u8")
+    (tmp_path / "listed.json").write_text('{"format": "genlab-image-records", "version": 1, "shape": [0, 1, 1, 1], "info": []}')
+    (tmp_path / "listed.u8").write_bytes(b"")
+    with pytest.raises(RecordsError, match="no valid info"):
+        ImageRecords(tmp_path / "listed.u8")
     (tmp_path / "other.json").write_text('{"format": "something else"}')
     (tmp_path / "other.u8").write_bytes(b"")
     with pytest.raises(RecordsError, match="not a genlab-image-records"):
@@ -583,6 +626,18 @@ def test_training_on_generated_celeba_through_the_cli(tmp_path: Path) -> None:
     assert picture.size[1] >= 2 * 32
     unknown = run_genlab("arithmetic", f"checkpoint={run_dir}", "attribute=Smiles", cwd=tmp_path)
     assert unknown.returncode != 0 and "Smiling" in unknown.output and "Traceback" not in unknown.output
+
+
+def test_a_header_count_that_disagrees_ends_training_in_one_line(tmp_path: Path) -> None:
+    root = fresh_celeba(tmp_path)
+    attributes = root / "list_attr_celeba.txt"
+    attributes.write_text("500\n" + attributes.read_text().split("\n", 1)[1])
+    run_dir = tmp_path / "run"
+    dataset_args = ["dataset=celeba", f"dataset.path={root}", "dataset.image_size=16"]
+    result = run_genlab("train", *dataset_args, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == f"genlab: error: celeba: {attributes} line 1 says 500 pictures, but the file has 20 rows\n"
+    assert list(run_dir.iterdir()) == []
 
 
 def test_training_on_olivetti_through_the_cli(olivetti_home: Path, tmp_path: Path) -> None:

@@ -141,13 +141,24 @@ def _read_cache(path: Path, source: SplitSource) -> CachedSplit | None:
     except (RecordsError, OSError) as error:
         log.warning("%s: ignoring an unusable cache file (%s); decoding again", source.dataset, error)
         return None
-    skipped = [int(position) for position in images.info.get("skipped", [])]
-    if images.info.get("pictures") != source.count or len(images) + len(skipped) != source.count:
-        log.warning("%s: cache %s does not match its source; decoding again", source.dataset, path)
+    skipped = _positions(images.info.get("skipped", []), source.count)
+    declared = images.info.get("pictures")
+    if skipped is None or declared != source.count or len(images) + len(skipped) != source.count:
+        log.warning(
+            "%s: cache %s does not match its source (it says %s pictures and holds %d; the source has %d); decoding again",
+            source.dataset, path, declared, len(images), source.count,
+        )  # fmt: skip
         return None
     kept = np.ones(source.count, dtype=bool)
     kept[skipped] = False
     return CachedSplit(images, kept, [source.name(i) for i in skipped], images.info.get("skipped_reason", ""))
+
+
+def _positions(listed: object, count: int) -> list[int] | None:
+    """A cache's list of skipped pictures, if it is one of distinct positions below ``count``."""
+    if not isinstance(listed, list) or not all(isinstance(position, int) and 0 <= position < count for position in listed):
+        return None
+    return listed if len(set(listed)) == len(listed) else None
 
 
 def _build_cache(path: Path, source: SplitSource, settings: Settings, on_bad_image: str) -> CachedSplit:

@@ -242,14 +242,18 @@ class Attributes:
 
 
 def read_attributes(path: Path) -> Attributes:
+    """The file's 40 attribute names and one row per picture, as many rows as its first line says."""
     lines = _lines(path)
     count_line, names_line = next(lines, ""), next(lines, "")
+    if not count_line.strip().isdigit():
+        raise DataError(f"{NAME}: {path} line 1 is not the number of pictures: {count_line.strip()[:80]!r}")
+    declared = int(count_line)
     names = names_line.split()
     if len(names) != NUM_ATTRIBUTES:
         raise DataError(f"{NAME}: {path} line 2 names {len(names)} attributes, expected {NUM_ATTRIBUTES}")
-    declared = int(count_line) if count_line.strip().isdigit() else 0
     rows: dict[str, int] = {}
-    values = np.zeros((max(declared, 1), NUM_ATTRIBUTES), dtype=np.uint8)
+    # Room for the declared rows, grown when there are more; a wrong count never reserves more than 40 MB.
+    values = np.zeros((max(min(declared, 1 << 20), 1), NUM_ATTRIBUTES), dtype=np.uint8)
     allowed = {"1", "-1"}
     for number, line in enumerate(lines, start=3):
         fields = line.split()
@@ -257,10 +261,14 @@ def read_attributes(path: Path) -> Attributes:
             continue
         if len(fields) != NUM_ATTRIBUTES + 1 or not allowed.issuperset(fields[1:]):
             raise DataError(f"{NAME}: {path} line {number} is not a name and {NUM_ATTRIBUTES} values of 1/-1")
+        if fields[0] in rows:
+            raise DataError(f"{NAME}: {path} line {number} repeats the row of {fields[0]}")
         if len(rows) == len(values):
             values = np.concatenate([values, np.zeros_like(values)])
         values[len(rows)] = [field == "1" for field in fields[1:]]
         rows[fields[0]] = len(rows)
+    if len(rows) != declared:
+        raise DataError(f"{NAME}: {path} line 1 says {declared} pictures, but the file has {len(rows)} rows")
     return Attributes(names, rows, values[: len(rows)])
 
 

@@ -189,6 +189,8 @@ def read_sidecar(data_path: Path) -> dict[str, Any]:
     shape = header.get("shape")
     if not (isinstance(shape, list) and len(shape) == 4 and all(isinstance(size, int) and size >= 0 for size in shape)):
         raise RecordsError(f"{path} has no valid shape")
+    if not isinstance(header.get("info", {}), dict):
+        raise RecordsError(f"{path} has no valid info")
     return header
 
 
