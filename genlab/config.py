@@ -316,7 +316,7 @@ def _auto_or_count(key: str, value: Any, what: str) -> str:
     """``auto`` or a whole number >= 1 (as text: the key takes both), else a ConfigError naming ``key``."""
     text = str(value).strip().lower()
     whole = text.isdigit() and int(text) >= 1
-    require(text == "auto" or whole, key, f"must be auto or one of 1, 2, 3, ... ({what})", value)
+    require(text == "auto" or whole, key, f"must be one of auto, 1, 2, 3, ... ({what})", value)
     return text if text == "auto" else str(int(text))
 
 

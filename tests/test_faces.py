@@ -615,7 +615,7 @@ def test_training_on_generated_celeba_through_the_cli(tmp_path: Path) -> None:
     result = run_genlab(*tiny_train_args("vae", dataset_args, steps=10), f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert result.returncode == 0, result.output
     assert "skipped 1 unreadable picture(s), e.g. " in result.output and "000002.jpg" in result.output
-    assert "celeba 32x32x3 (41 images)" in result.output
+    assert "training vae on celeba 32x32x3: 10 steps of batch 16 (5 epochs of 41 images; trainer.steps)" in result.output
     assert (run_dir / "samples.png").is_file() and (run_dir / "reconstructions.png").is_file()
     assert cache_files(root / ".genlab-cache")
 
@@ -646,7 +646,7 @@ def test_training_on_olivetti_through_the_cli(olivetti_home: Path, tmp_path: Pat
     result = run_genlab(*tiny_train_args("vae", dataset_args, steps=5), f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert result.returncode == 0, result.output
     assert "320 train and 80 test faces of 40 people" in result.output
-    assert "olivetti 64x64x1 (320 images)" in result.output
+    assert "training vae on olivetti 64x64x1: 5 steps of batch 16 (0.25 epochs of 320 images; trainer.steps)" in result.output
 
     empty = tmp_path / "empty"
     empty.mkdir()

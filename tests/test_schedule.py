@@ -75,7 +75,7 @@ def test_a_fixed_loop_length_is_kept_and_must_divide_every_interval() -> None:
 
 @pytest.mark.parametrize("value", ["0", "-3", "many", "2.5", ""])
 def test_a_loop_length_that_is_not_auto_or_a_count_is_refused(value: str) -> None:
-    with pytest.raises(ConfigError, match="trainer.steps_per_loop must be auto or one of 1, 2, 3"):
+    with pytest.raises(ConfigError, match=r"trainer.steps_per_loop must be one of auto, 1, 2, 3"):
         TrainerConfig(steps_per_loop=value)
 
 

@@ -126,16 +126,6 @@ def test_non_finite_loss_stops_naming_the_step(idx_dataset_args: list[str], tmp_
     assert not (run_dir / "checkpoints" / "checkpoint").exists()
 
 
-def test_epochs_are_converted_to_steps(idx_dataset_args: list[str], tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    # 96 images in batches of 16: 6 steps an epoch.
-    args = tiny_train_args("ae", idx_dataset_args) + ["trainer.epochs=2", f"hydra.run.dir={run_dir}"]
-    result = run_genlab(*args, cwd=tmp_path)
-    assert result.returncode == 0, result.output
-    assert (run_dir / "checkpoints" / "ckpt-12.index").exists()
-
-
-@pytest.fixture(scope="module")
 def finished_sweep(idx_dataset_args: list[str], tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], list[Path]]:
     """A finished sweep of two jobs (beta=1,4) and the arguments that made it."""
     workdir = tmp_path_factory.mktemp("sweep")
