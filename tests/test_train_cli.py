@@ -126,6 +126,7 @@ def test_non_finite_loss_stops_naming_the_step(idx_dataset_args: list[str], tmp_
     assert not (run_dir / "checkpoints" / "checkpoint").exists()
 
 
+@pytest.fixture(scope="module")
 def finished_sweep(idx_dataset_args: list[str], tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], list[Path]]:
     """A finished sweep of two jobs (beta=1,4) and the arguments that made it."""
     workdir = tmp_path_factory.mktemp("sweep")
