@@ -44,8 +44,10 @@ def configure(trainer: TrainerConfig, seed: int, batch_norm: bool = False) -> Ru
     ``batch_norm`` says whether the model's networks use it (they are then never
     split into micro-batches).
     """
-    # tf.distribute logs every all-reduce it builds at INFO; genlab's own line names the strategy.
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)
+    # tf.distribute logs every all-reduce it builds at INFO, and absl a timing line on every checkpoint
+    # save; genlab's own lines say what happens.
+    for name in ("tensorflow", "absl"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     role = cluster_role()
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
@@ -86,19 +88,36 @@ def configure(trainer: TrainerConfig, seed: int, batch_norm: bool = False) -> Ru
     )
 
 
+# The intra-op thread count an earlier job of this process set (a sweep's jobs share one process).
+_threads_set_by_genlab: int | None = None
+
+
 def _use_intra_op_threads(wanted: int | None) -> None:
     """One thread per op for micro-batches; None leaves the process's setting (TensorFlow's default unless
-    its owner chose one). Settable only before TensorFlow starts in a process."""
+    its owner chose one). Settable only before TensorFlow starts in a process, so a later job of a sweep
+    runs with the first one's: it says so, as its sums then round as that setting's do, not as a run of
+    its own would."""
+    global _threads_set_by_genlab
     threading = tf.config.threading
     current = threading.get_intra_op_parallelism_threads()
-    if wanted is None or current == wanted:
+    if wanted is None:
+        if _threads_set_by_genlab is not None:
+            log.warning(
+                "an earlier job of this process set TensorFlow to %d intra-op thread(s) per op: this job runs "
+                "so, and its numbers round as they do with that setting, not as in a process of its own",
+                _threads_set_by_genlab,
+            )
+        return
+    if current == wanted:
         return
     try:
         threading.set_intra_op_parallelism_threads(wanted)
+        _threads_set_by_genlab = wanted
     except RuntimeError:  # an earlier job of this process (a sweep, a notebook) started TensorFlow
         log.warning(
             "TensorFlow already runs in this process with %s intra-op thread(s) per op, not the %d that "
-            "micro-batches use: it trains correctly but slower than in a process of its own",
+            "micro-batches use: it trains correctly but slower than in a process of its own, and its numbers "
+            "round as they do with that setting",
             current or "the default number of",
             wanted,
         )
