@@ -83,6 +83,29 @@ def tiny_train_args(model: str, dataset_args: list[str], steps: int = 20, latent
     ]
 
 
+TEST_CONFIGS = Path(__file__).resolve().parent / "conf"  # presets for tests only (tests/conf/experiment)
+
+
+def train_presets(presets: list[str], *args: str, sweep: Path, cwd: Path) -> dict[str, Path]:
+    """One `genlab train -m` process training each of ``presets`` (tests/conf/experiment) with ``args``.
+
+    Several runs in one process save a TensorFlow start-up each; the job directories are
+    named after their preset.
+    """
+    result = run_genlab(
+        "train",
+        "-m",
+        f"experiment={','.join(presets)}",
+        f"hydra.searchpath=[file://{TEST_CONFIGS}]",
+        *args,
+        f"hydra.sweep.dir={sweep}",
+        "hydra.sweep.subdir=${hydra.runtime.choices.experiment}",
+        cwd=cwd,
+    )
+    assert result.returncode == 0, result.output
+    return {preset: sweep / preset for preset in presets}
+
+
 def tiny_sweep_args(dataset_args: list[str], sweep: Path, *extra: str, model: str = "vae", steps: int = 10) -> list[str]:
     """`genlab train -m` of tiny runs into ``sweep``; ``extra`` holds the swept values (``beta=1,4``)."""
     return ["train", "-m", *tiny_train_args(model, dataset_args, steps)[1:], *extra, f"hydra.sweep.dir={sweep}"]
@@ -136,12 +159,7 @@ def idx_256_args(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 @pytest.fixture(scope="session")
 def trained_runs(tmp_path_factory: pytest.TempPathFactory, idx_dataset_args: list[str]) -> dict[str, Path]:
-    """One tiny trained run per model on the IDX data, shared by every test that only reads runs."""
+    """One tiny trained run per model on the IDX data (20 steps), shared by every test that only reads runs."""
     workdir = tmp_path_factory.mktemp("trained")
-    runs = {}
-    for model in ("ae", "vae", "gan"):
-        run_dir = workdir / model
-        result = run_genlab(*tiny_train_args(model, idx_dataset_args), f"hydra.run.dir={run_dir}", cwd=workdir)
-        assert result.returncode == 0, result.output
-        runs[model] = run_dir
-    return runs
+    runs = train_presets(["tiny_ae", "tiny_vae", "tiny_gan"], *idx_dataset_args, "trainer.steps=20", sweep=workdir / "runs", cwd=workdir)
+    return {model: runs[f"tiny_{model}"] for model in ("ae", "vae", "gan")}

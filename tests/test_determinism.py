@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import GENLAB, TINY_MODEL, checkpoint_values, run_genlab
+from conftest import GENLAB, TEST_CONFIGS, TINY_MODEL, checkpoint_values, run_genlab, train_presets
 from genlab.micro_batches import available_cores
 
 tf = pytest.importorskip("tensorflow")
@@ -74,18 +74,43 @@ def test_no_sum_of_more_than_two_terms_is_left_to_addn(overrides: list[str], idx
             assert max(counts, default=0) >= 3, counts
 
 
-def tiny(model: str, *extra: str, batch_size: int = 16) -> list[str]:
-    return [f"model={model}", "latent_dim=4", f"trainer.batch_size={batch_size}", *TINY_MODEL[model], *extra]
+# Presets of tests/conf/experiment: what users run by default, and the splits that could round differently.
+# A process's TensorFlow threads are set once, by its first job (micro-batches run one thread per op): each
+# group shares its setting with a run of its own, so a sweep of one group is comparable to a run on its own.
+SPLIT = ["default_vae", "tiny_gan_no_bn_b128", "tiny_vae_3_parts"]
+WHOLE = ["tiny_ae", "tiny_gan"]
+REPRODUCED = SPLIT + WHOLE
+STEPS = 20
+RUN_ARGS = [
+    f"trainer.checkpoint_every={STEPS // 4}",
+    f"trainer.log_every={STEPS // 4}",
+    f"trainer.image_every={STEPS}",
+    "trainer.num_images=16",
+    "seed=3",
+]
 
 
-# (overrides, steps, whether the batch is the default 128)
-REPRODUCED_SETUPS = {
-    "default vae, batch 128": (["model=vae"], 20, True),
-    "ae": (tiny("ae"), 40, False),
-    "gan with batch norm and dropout": (tiny("gan"), 40, False),
-    "gan without batch norm, batch 128": (tiny("gan", "model.generator.batch_norm=false", batch_size=128), 20, True),
-    "vae in 3 uneven parts": (tiny("vae", "trainer.micro_batches=3"), 40, False),
-}
+@pytest.fixture(scope="module")
+def uninterrupted_runs(idx_256_args: list[str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
+    """Each preset trained twice, uninterrupted, by sweeps that train their group in opposite orders."""
+    workdir = tmp_path_factory.mktemp("uninterrupted")
+    runs: dict[str, list[Path]] = {preset: [] for preset in REPRODUCED}
+    for group in (SPLIT, WHOLE):
+        for name, order in (("first", group), ("again", list(reversed(group)))):
+            sweep = workdir / f"{name}-{group[0]}"
+            trained = train_presets(order, *idx_256_args, *RUN_ARGS, f"trainer.steps={STEPS}", sweep=sweep, cwd=workdir)
+            for preset, run_dir in trained.items():
+                runs[preset].append(run_dir)
+    return runs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", REPRODUCED)
+def test_two_uninterrupted_runs_end_with_the_same_bits(preset: str, uninterrupted_runs: dict[str, list[Path]]) -> None:
+    """Whatever the process trained before (a sweep's earlier jobs), nothing carries over."""
+    if preset in ("default_vae", "tiny_gan_no_bn_b128") and available_cores() >= 2:  # the default batch, split
+        assert "4 micro-batches side by side" in (uninterrupted_runs[preset][0] / "train.log").read_text()
+    assert_same_checkpoints(uninterrupted_runs[preset])
 
 
 def _history_steps(run_dir: Path) -> list[int]:
@@ -93,55 +118,33 @@ def _history_steps(run_dir: Path) -> list[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("setup", REPRODUCED_SETUPS.values(), ids=REPRODUCED_SETUPS.keys())
-def test_two_runs_and_a_killed_then_resumed_run_end_with_the_same_bits(
-    setup: tuple[list[str], int, bool], idx_256_args: list[str], tmp_path: Path
+@pytest.mark.parametrize("preset", ["default_vae", "tiny_ae", "tiny_gan_no_bn_b128", "tiny_vae_3_parts"])
+def test_a_run_killed_and_resumed_ends_with_the_bits_of_an_uninterrupted_one(
+    preset: str, uninterrupted_runs: dict[str, list[Path]], idx_256_args: list[str], tmp_path: Path
 ) -> None:
-    overrides, steps, default_batch = setup
-    quarter = steps // 4
-    args = [
-        *idx_256_args,
-        *overrides,
-        f"trainer.checkpoint_every={quarter}",
-        f"trainer.log_every={quarter}",
-        f"trainer.image_every={steps}",
-        "trainer.num_images=16",
-        "seed=3",
-    ]
-    # Two uninterrupted runs of the same config, one after the other in one process (a sweep of two jobs)
-    sweep = tmp_path / "sweep"
-    twice = run_genlab(
-        "train", "-m", *args, f"trainer.steps={steps},{steps}",
-        f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=job${hydra.job.num}", cwd=tmp_path,
-    )
-    assert twice.returncode == 0, twice.output
-    if default_batch and available_cores() >= 2:  # what users run: the default batch split into parts
-        assert "4 micro-batches side by side" in twice.output
-    assert_same_checkpoints([sweep / "job0", sweep / "job1"])
-
-    # kill -9 after the first checkpoint of a run with a long budget, then resume it to the same step
+    """kill -9 after the first checkpoint of a run with a long budget, then resume it to the same step."""
     killed = tmp_path / "killed"
+    command = [GENLAB, "train", f"experiment={preset}", f"hydra.searchpath=[file://{TEST_CONFIGS}]"]
     process = subprocess.Popen(
-        [GENLAB, "train", *args, "trainer.steps=100000", f"hydra.run.dir={killed}"],
+        [*command, *idx_256_args, *RUN_ARGS, "trainer.steps=100000", f"hydra.run.dir={killed}"],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.time() + 120
-        while not (killed / "checkpoints" / f"ckpt-{quarter}.index").exists():
+        while not (killed / "checkpoints" / f"ckpt-{STEPS // 4}.index").exists():
             assert time.time() < deadline and process.poll() is None, "no checkpoint appeared"
             time.sleep(0.01)
         process.kill()
     finally:
         process.wait()
     assert process.returncode == -signal.SIGKILL
-    resumed = run_genlab("train", f"resume={killed}", f"trainer.steps={steps}", cwd=tmp_path)
+    resumed = run_genlab("train", f"resume={killed}", f"trainer.steps={STEPS}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.output
     assert "resuming from" in resumed.output
-    assert _history_steps(killed) == [quarter * index for index in (1, 2, 3, 4)]
-
-    assert_same_checkpoints([sweep / "job0", killed])
+    assert _history_steps(killed) == [STEPS // 4 * index for index in (1, 2, 3, 4)]
+    assert_same_checkpoints([uninterrupted_runs[preset][0], killed])
 
 
 def assert_same_checkpoints(run_dirs: list[Path]) -> None:
@@ -158,8 +161,11 @@ def assert_same_checkpoints(run_dirs: list[Path]) -> None:
 def test_two_runs_mirrored_over_four_cpu_devices_end_with_the_same_bits(idx_256_args: list[str], tmp_path: Path) -> None:
     """Four replicas' gradients are reduced in replica order (two could not show it: a + b == b + a)."""
     sweep = tmp_path / "sweep"
-    args = [*idx_256_args, *tiny("vae"), "trainer.cpu_devices=4", "trainer.steps=10,10", "trainer.checkpoint_every=10"]
-    twice = run_genlab("train", "-m", *args, f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=job${hydra.job.num}", cwd=tmp_path)
+    args = [*idx_256_args, "model=vae", "latent_dim=4", *TINY_MODEL["vae"], "trainer.batch_size=16", "trainer.cpu_devices=4"]
+    twice = run_genlab(
+        "train", "-m", *args, "trainer.steps=10,10", "trainer.checkpoint_every=10",
+        f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=job${hydra.job.num}", cwd=tmp_path,
+    )
     assert twice.returncode == 0, twice.output
     assert "mirrored over 4 replicas" in twice.output
     assert_same_checkpoints([sweep / "job0", sweep / "job1"])

@@ -100,15 +100,23 @@ def test_micro_batches_follow_the_whole_batch_loss_curve(
 
 @pytest.mark.slow
 def test_auto_splits_a_batch_of_32_when_the_process_has_two_cores(idx_dataset_args: list[str], tmp_path: Path) -> None:
-    run_dir = tmp_path / "run"
-    args = tiny_train_args("vae", idx_dataset_args, steps=10) + ["trainer.batch_size=32"]
-    result = run_genlab(*args, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    """A sweep's second job (batch 16, never split) runs with the threads its first job set, and says so."""
+    sweep = tmp_path / "sweep"
+    args = tiny_train_args("vae", idx_dataset_args, steps=10)[1:]
+    args = [arg for arg in args if not arg.startswith("trainer.batch_size=")]
+    result = run_genlab(
+        "train", "-m", *args, "trainer.batch_size=32,16", f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=b${trainer.batch_size}",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.output
     expected = micro_batches.plan(None, 32, batch_norm=False, on_cpu_alone=True, cores=micro_batches.available_cores())
-    assert ("micro-batches side by side" in result.output) == (expected.parts > 1)
+    split_log, whole_log = (sweep / "b32" / "train.log").read_text(), (sweep / "b16" / "train.log").read_text()
+    assert ("micro-batches side by side" in split_log) == (expected.parts > 1)
     if expected.parts > 1:
-        assert f"{expected.parts} micro-batches side by side" in result.output
-    assert np.isfinite(history(run_dir)[-1]["loss"])
+        assert f"{expected.parts} micro-batches side by side" in split_log
+        assert f"an earlier job of this process set TensorFlow to {expected.intra_op_threads} intra-op thread(s)" in whole_log
+    assert "micro-batches side by side" not in whole_log
+    assert np.isfinite(history(sweep / "b32")[-1]["loss"]) and np.isfinite(history(sweep / "b16")[-1]["loss"])
 
 
 @pytest.mark.slow
