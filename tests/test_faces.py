@@ -176,6 +176,12 @@ def test_celeba_attribute_count_must_match_the_rows(tmp_path: Path) -> None:
     attributes.write_text("\n".join([*lines[:5], lines[4], *lines[5:]]) + "\n")  # a row twice
     with pytest.raises(DataError, match=r"list_attr_celeba\.txt line 6 repeats the row of 000003\.jpg"):
         load_dataset(celeba_config(root))
+    attributes.write_text("\n".join(lines) + "\n")
+    partition = root / "list_eval_partition.txt"
+    rows = partition.read_text().splitlines()
+    partition.write_text("\n".join([*rows[:3], rows[2].replace(" 0", " 2"), *rows[3:]]) + "\n")  # a picture in two splits
+    with pytest.raises(DataError, match=r"list_eval_partition\.txt line 4 repeats the split of 000003\.jpg"):
+        load_dataset(celeba_config(root))
 
 
 def test_celeba_malformed_text_files_name_the_line(tmp_path: Path) -> None:

@@ -225,6 +225,8 @@ def read_partition(path: Path) -> dict[str, int]:
             continue
         if len(fields) != 2 or fields[1] not in ("0", "1", "2"):
             raise DataError(f"{NAME}: {path} line {number} is not 'NAME 0|1|2': {line[:80]!r}")
+        if fields[0] in partition:
+            raise DataError(f"{NAME}: {path} line {number} repeats the split of {fields[0]}")
         partition[fields[0]] = int(fields[1])
     if not partition:
         raise DataError(f"{NAME}: {path} is empty")
