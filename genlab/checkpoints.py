@@ -26,9 +26,12 @@ class CheckpointStore:
         self.directory = directory
         self.writes = writes
         self.checkpoint = tf.train.Checkpoint(**trackables)
+        # Only the run's owner keeps checkpoints (and mends their state file); a reader, a render or
+        # another worker of a multi-worker job, leaves the folder exactly as it found it.
+        self.manager: tf.train.CheckpointManager | None = None
         if writes:
             self._repair_state_file()
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=max_to_keep)
+            self.manager = tf.train.CheckpointManager(self.checkpoint, str(directory), max_to_keep=max_to_keep)
 
     def _repair_state_file(self) -> None:
         """Rewrite a missing, empty or garbled state file from the checkpoints on disk.
@@ -50,6 +53,8 @@ class CheckpointStore:
         write_text_atomically(state, "\n".join(lines) + "\n")
 
     def latest(self) -> str | None:
+        if self.manager is None:
+            return rundir.named_latest_checkpoint(self.directory)
         return self.manager.latest_checkpoint
 
     def save(self, step: int) -> str | None:

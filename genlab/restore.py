@@ -88,7 +88,9 @@ def restore_run(checkpoint: str) -> RestoredRun:
     config = load_run_config(run_dir)
     info = rundir.load_run_info(run_dir)
     image_shape = tuple(int(size) for size in info["image_shape"])
-    state = build_state(config, image_shape, run_dir, loss_scaling=info.get("precision") == "mixed_float16")
+    # A render reads the run and never writes into it (not even to mend a damaged checkpoint state file).
+    loss_scaling = info.get("precision") == "mixed_float16"
+    state = build_state(config, image_shape, run_dir, loss_scaling=loss_scaling, owns_run_dir=False)
     try:
         if Path(checkpoint).expanduser().is_dir():  # "the run's latest": fall back past damaged ones
             prefix = state.checkpoints.restore_latest() or prefix

@@ -1,6 +1,7 @@
 """Damaged checkpoints: training and rendering fall back to the newest checkpoint that restores."""
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -56,14 +57,33 @@ def run_copy(trained_runs: dict[str, Path], tmp_path: Path) -> Path:
     return copy
 
 
+def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
+    return {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in folder.iterdir() if path.is_file()}
+
+
 @pytest.mark.parametrize("damage", DATA_DAMAGE + STATE_DAMAGE, ids=lambda damage: damage.__name__)
-def test_training_resumes_from_the_newest_checkpoint_that_restores(damage, run_copy: Path, tmp_path: Path) -> None:
+def test_a_run_restores_from_the_newest_checkpoint_that_restores_and_is_not_written(
+    damage, run_copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What training's resume and every render do (genlab.checkpoints), here as a render does it: in place."""
+    from genlab.restore import restore_run
+
     damaged = damage(run_copy / "checkpoints")
+    before = snapshot(run_copy / "checkpoints")
+    with caplog.at_level(logging.WARNING, logger="genlab"):
+        restored = restore_run(str(run_copy))
+    assert restored.step == (10 if damage in DATA_DAMAGE else 20)
+    if damage in DATA_DAMAGE:
+        assert damaged in caplog.text  # the warning names the damaged checkpoint
+    assert snapshot(run_copy / "checkpoints") == before  # a render reads the run, even a damaged one
+
+
+def test_training_resumes_past_a_damaged_checkpoint(run_copy: Path, tmp_path: Path) -> None:
+    truncate_data(run_copy / "checkpoints")
     result = run_genlab("train", f"resume={run_copy}", "trainer.steps=30", cwd=tmp_path)
     assert result.returncode == 0, result.output
-    assert damaged in result.output  # the warning names the damaged file
-    expected_start = 10 if damage in DATA_DAMAGE else 20
-    assert f"at step {expected_start} of 30" in result.output
+    assert "ckpt-20" in result.output  # the warning names the damaged file
+    assert "at step 10 of 30" in result.output
     assert (run_copy / "checkpoints" / "ckpt-30.index").exists()
     assert "Traceback" not in result.output
 
