@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import logging.handlers
 import os
 import re
 import signal
@@ -105,6 +106,44 @@ class LogFileHandler(logging.FileHandler):
                 error.filename = self.baseFilename
             raise error
         super().handleError(record)
+
+
+class HeldLogFile:
+    """The job's log file (an existing run's train.log) written only once the job does its work.
+
+    Until ``release()``, what is logged waits in memory; a job that ends before (nothing to
+    do, a refused config, a failed start) leaves the file exactly as it was, its error line
+    included, which then goes to the console alone.
+    """
+
+    CAPACITY = 100_000  # records held at most; preparing a job logs a handful
+
+    def __init__(self) -> None:
+        self._root = logging.getLogger()
+        self._held: list[tuple[logging.FileHandler, logging.handlers.MemoryHandler]] = []
+
+    def __enter__(self) -> "HeldLogFile":
+        for handler in [handler for handler in self._root.handlers if isinstance(handler, logging.FileHandler)]:
+            holder = logging.handlers.MemoryHandler(
+                self.CAPACITY, flushLevel=logging.CRITICAL + 1, target=handler, flushOnClose=False
+            )
+            self._root.removeHandler(handler)
+            self._root.addHandler(holder)
+            self._held.append((handler, holder))
+        return self
+
+    def release(self) -> None:
+        """Write what was held to the file, and log to it directly from now on."""
+        for handler, holder in self._held:
+            holder.flush()
+            self._root.removeHandler(holder)
+            self._root.addHandler(handler)
+        self._held = []
+
+    def __exit__(self, *exc: object) -> None:
+        for _, holder in self._held:  # not released: the file is left as it was, and gets nothing more
+            self._root.removeHandler(holder)
+        self._held = []
 
 
 # ----------------------------------------------------------------------------- Hydra's own errors

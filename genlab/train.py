@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 from genlab import run as rundir
 from genlab.cluster import ClusterRole, cluster_role
-from genlab.commands import exit_on_user_error, file_error_message
+from genlab.commands import HeldLogFile, exit_on_user_error, file_error_message
 from genlab.config import register_schemas
 from genlab.data import load_dataset
 from genlab.errors import GenlabError
@@ -84,7 +84,9 @@ def main(cfg: DictConfig) -> None:
             raise
         # The chief owns the run directory; the other workers of a multi-worker job only read it.
         lock = rundir.RunLock(run_dir) if role.is_chief else contextlib.nullcontext()
-        with lock, _unwritable_files_say_what_is_kept(run_dir):
+        # An existing run's train.log gets this job's lines only if the job trains.
+        held_log = HeldLogFile() if started else contextlib.nullcontext()
+        with lock, _unwritable_files_say_what_is_kept(run_dir), held_log:
             try:
                 prepared = prepare_run(cfg, run_dir, list(HydraConfig.get().overrides.task))
                 config = prepared.config
@@ -111,6 +113,8 @@ def main(cfg: DictConfig) -> None:
                 trainer = Trainer(config, run_dir, data)
                 if role.is_chief:
                     prepared.save(run_dir)
+                if started:
+                    held_log.release()
             except BaseException:  # a bad config or data set, a full disk, a signal: no trace of an unstarted run
                 if not started and role.is_chief:
                     rundir.discard_unstarted(run_dir)

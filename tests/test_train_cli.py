@@ -110,11 +110,14 @@ def test_sigterm_saves_and_says_how_to_resume(
 
 
 def test_resume_refuses_a_changed_network(trained_runs: dict[str, Path], tmp_path: Path) -> None:
+    """And the refused job changes no file of the run: its error line goes to the console, not to train.log."""
+    before = files_of(trained_runs["vae"])
     result = run_genlab("train", f"resume={trained_runs['vae']}", "latent_dim=8", cwd=tmp_path)
     assert result.returncode != 0
     assert "latent_dim" in result.output and "Traceback" not in result.output
     other_model = run_genlab("train", f"resume={trained_runs['vae']}", "model=gan", cwd=tmp_path)
     assert other_model.returncode != 0 and "model" in other_model.output
+    assert files_of(trained_runs["vae"]) == before
 
 
 def test_non_finite_loss_stops_naming_the_step(idx_dataset_args: list[str], tmp_path: Path) -> None:
