@@ -10,22 +10,22 @@ from importlib import metadata
 from typing import NoReturn
 
 from genlab import __version__
-from genlab.arguments import hydra_arguments
-from genlab.commands import clean_config_errors, exit_on_user_error, stopping_cleanly_on_signals
+from genlab.commands.arguments import hydra_arguments
+from genlab.commands.app import clean_config_errors, exit_on_user_error, stopping_cleanly_on_signals
 
-# command -> (module holding a Hydra `main`, one line of help)
+# command -> (the module of its Hydra app, one line of help); the app is the module's attribute named as the command
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("genlab.train", "train a model (AE, VAE, GAN) into a new run directory, or resume one"),
-    "sample": ("genlab.sample", "a grid of random samples from a saved run"),
-    "reconstruct": ("genlab.reconstruct", "test images and their reconstructions in paired rows (AE, VAE)"),
-    "progress": ("genlab.progress_gif", "the training-progress GIF from a run's progress frames"),
-    "traverse": ("genlab.traverse", "latent traversal: one row per dimension, a PNG and a GIF"),
-    "interpolate": ("genlab.interpolate", "decode a lerp/slerp path between two codes, a strip and a GIF"),
-    "manifold": ("genlab.manifold", "an n x n grid from two latent dimensions at normal quantiles"),
-    "latents": ("genlab.latents", "scatter by class and per-dimension histograms of test-set codes"),
-    "arithmetic": ("genlab.arithmetic", "add an attribute (class) vector to codes with several weights"),
-    "evaluate": ("genlab.evaluate", "a run's numbers on its test split: likelihood, reconstruction, FD/KID"),
-    "report": ("genlab.report", "a table and a contact sheet comparing the runs in a directory (a sweep)"),
+    "train": ("genlab.commands.train", "train a model (AE, VAE, GAN) into a new run directory, or resume one"),
+    "sample": ("genlab.commands.render", "a grid of random samples from a saved run"),
+    "reconstruct": ("genlab.commands.render", "test images and their reconstructions in paired rows (AE, VAE)"),
+    "progress": ("genlab.commands.render", "the training-progress GIF from a run's progress frames"),
+    "traverse": ("genlab.commands.render", "latent traversal: one row per dimension, a PNG and a GIF"),
+    "interpolate": ("genlab.commands.render", "decode a lerp/slerp path between two codes, a strip and a GIF"),
+    "manifold": ("genlab.commands.render", "an n x n grid from two latent dimensions at normal quantiles"),
+    "latents": ("genlab.commands.render", "scatter by class and per-dimension histograms of test-set codes"),
+    "arithmetic": ("genlab.commands.render", "add an attribute (class) vector to codes with several weights"),
+    "evaluate": ("genlab.commands.evaluate", "a run's numbers on its test split: likelihood, reconstruction, FD/KID"),
+    "report": ("genlab.commands.evaluate", "a table and a contact sheet comparing the runs in a directory (a sweep)"),
 }
 
 
@@ -140,11 +140,11 @@ def dispatch(args: list[str]) -> int:
         return 2
     with exit_on_user_error():
         arguments = hydra_arguments(command, rest)
-    module = importlib.import_module(COMMANDS[command][0])
+    app = getattr(importlib.import_module(COMMANDS[command][0]), command)
     # Hydra reads its overrides from sys.argv.
     sys.argv = [f"genlab {command}", *arguments]
     with clean_config_errors(command):
-        module.main()
+        app()
     return 0
 
 

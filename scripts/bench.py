@@ -12,7 +12,7 @@ of the ratios within each round).
 The two sides run in two worker processes that take turns (never at the same
 time), because TensorFlow fixes its thread settings once per process: genlab's
 worker is configured as `genlab train` configures itself (see
-genlab.micro_batches), the reference's keeps TensorFlow's defaults, as a
+genlab.models.micro_batches), the reference's keeps TensorFlow's defaults, as a
 tutorial script does.
 
 genlab is timed through its compiled loop (``Trainer._train_loop``, called and
@@ -23,7 +23,7 @@ pipeline, so it fills its shuffle buffer once, during warm-up (about 40 ms an
 epoch that a literal per-epoch loop would pay again). The reference computes in
 float32 as the tutorials do; genlab in whatever ``trainer.precision`` gives.
 
-Training FLOPs per image are counted from the networks (genlab.flops); the
+Training FLOPs per image are counted from the networks (genlab.train.flops); the
 achieved rate is compared with the float32 matrix-multiply rate measured here.
 The header says how much CPU time other processes took while measuring: figures
 taken on a busy machine are not comparable.
@@ -238,8 +238,10 @@ def compose(overrides: list[str]):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
 
-    from genlab.config import register_schemas, validate
-    from genlab.run import register_resolvers
+    from genlab.config.checks import validate
+
+    from genlab.config.schema import register_schemas
+    from genlab.rundir.layout import register_resolvers
 
     register_schemas()
     register_resolvers()
@@ -248,7 +250,7 @@ def compose(overrides: list[str]):
 
 
 def make_trainer(overrides: list[str], run_dir: Path):
-    from genlab.trainer import Trainer
+    from genlab.train.trainer import Trainer
 
     run_dir.mkdir(parents=True, exist_ok=True)
     return Trainer(compose(overrides), run_dir)
@@ -258,7 +260,7 @@ def run_genlab_steps(trainer, steps: int) -> dict[str, float]:
     """``steps`` optimizer steps through the compiled loop, called and read back as ``train`` does."""
     import tensorflow as tf
 
-    from genlab.schedule import loop_length
+    from genlab.train.schedule import loop_length
 
     metrics: dict[str, float] = {}
     remaining = steps
@@ -361,7 +363,7 @@ class Reference:
         import tensorflow as tf
 
         from genlab.models import build_model
-        from genlab.optimizers import build_optimizer
+        from genlab.models.optimizers import build_optimizer
 
         config = trainer.config
         policy = keras.mixed_precision.global_policy()
@@ -468,8 +470,8 @@ def _cross_entropy(labels, logits):
 
 
 def training_flops_per_image(model) -> int:
-    """FLOPs of one training step per image, from the model's networks (see genlab.flops)."""
-    from genlab import flops
+    """FLOPs of one training step per image, from the model's networks (see genlab.train.flops)."""
+    from genlab.train import flops
 
     if model.name == "gan":
         # D on real images and on fakes for its own loss, plus the generator's gradient

@@ -7,11 +7,11 @@ import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from genlab.arguments import POSITIONAL_KEYS, hydra_arguments, hydra_quoted
+from genlab.commands.arguments import POSITIONAL_KEYS, hydra_arguments, hydra_quoted
 from genlab.cli import COMMANDS
-from genlab.commands import config_error_message
+from genlab.commands.app import config_error_message
 from genlab.errors import ConfigError
-from genlab.render_config import register_render_schemas
+from genlab.config.render import register_render_schemas
 
 register_render_schemas()
 

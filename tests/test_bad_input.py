@@ -34,15 +34,16 @@ from PIL import Image
 
 from conftest import Result, run_genlab, tiny_train_args
 from genlab.cli import COMMANDS
-from genlab.commands import config_error_message
-from genlab.config import register_schemas, validate
+from genlab.commands.app import config_error_message
+from genlab.config.checks import validate
+from genlab.config.schema import register_schemas
 from genlab.data import load_dataset
 from genlab.errors import GenlabError
-from genlab.evaluation_command import checked, run_evaluate, run_report
-from genlab.evaluation_config import register_evaluation_schemas
-from genlab.render_app import check_render_config, run_render
-from genlab.render_config import RENDER_SCHEMAS, register_render_schemas
-from genlab.run import register_resolvers
+from genlab.commands.evaluate import checked, run_evaluate, run_report
+from genlab.config.evaluate import register_evaluation_schemas
+from genlab.commands.render import check_render_config, run_render
+from genlab.config.render import RENDER_SCHEMAS, register_render_schemas
+from genlab.rundir.layout import register_resolvers
 
 register_schemas()
 register_resolvers()
@@ -473,7 +474,7 @@ def test_report_refuses_bad_dirs(runs: dict[str, Path], tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_file_that_cannot_be_written_is_named(runs: dict[str, Path], tmp_path: Path) -> None:
     """A write that fails (here a directory in the GIF's place) names the file, not a traceback."""
-    from genlab.render_progress import render_progress
+    from genlab.render.progress import render_progress
 
     blocked = tmp_path / "pictures" / "progress_step20.gif"
     blocked.mkdir(parents=True)

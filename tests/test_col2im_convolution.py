@@ -8,7 +8,7 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 from conftest import load_bench  # noqa: E402
-from genlab.config import ConvNetConfig, DeconvNetConfig  # noqa: E402
+from genlab.config.schema import ConvNetConfig, DeconvNetConfig  # noqa: E402
 from genlab.models import nets  # noqa: E402
 from genlab.models import col2im_convolution  # noqa: E402
 from genlab.models.col2im_convolution import Col2ImConv2D, Col2ImConv2DTranspose, col2im_runs_here  # noqa: E402

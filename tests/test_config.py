@@ -10,9 +10,10 @@ from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
 from conftest import run_genlab
-from genlab.config import register_schemas, validate
+from genlab.config.checks import validate
+from genlab.config.schema import register_schemas
 from genlab.errors import ConfigError
-from genlab.run import register_resolvers
+from genlab.rundir.layout import register_resolvers
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 GROUPS = ("model", "dataset", "optimizer", "trainer")

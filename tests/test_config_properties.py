@@ -7,7 +7,7 @@ from hydra.errors import HydraException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from genlab.config import validate
+from genlab.config.checks import validate
 from genlab.errors import ConfigError
 from test_config import compose_train
 

@@ -65,8 +65,8 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
 def test_a_run_restores_from_the_newest_checkpoint_that_restores_and_is_not_written(
     damage, run_copy: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """What training's resume and every render do (genlab.checkpoints), here as a render does it: in place."""
-    from genlab.restore import restore_run
+    """What training's resume and every render do (genlab.rundir.checkpoints), here as a render does it: in place."""
+    from genlab.rundir.restore import restore_run
 
     damaged = damage(run_copy / "checkpoints")
     before = snapshot(run_copy / "checkpoints")

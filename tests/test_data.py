@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genlab.config import DatasetConfig
+from genlab.config.schema import DatasetConfig
 from genlab.data.base import ImageSet
 from genlab.data import cache, cifar10, fashion_mnist, folder, idx, load_dataset, locate, mnist
 from genlab.data.records import ImageRecords

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from conftest import GENLAB, TEST_CONFIGS, TINY_MODEL, checkpoint_values, run_genlab, train_presets
-from genlab.micro_batches import available_cores
+from genlab.models.micro_batches import available_cores
 
 tf = pytest.importorskip("tensorflow")
 
 from tensorflow.core.protobuf import config_pb2  # noqa: E402
 from tensorflow.python.grappler import tf_optimizer  # noqa: E402
 
-from genlab.determinism import ordered_sum  # noqa: E402
+from genlab.models.determinism import ordered_sum  # noqa: E402
 
 
 def test_ordered_sums_do_not_depend_on_which_terms_are_still_in_use() -> None:
@@ -60,8 +60,8 @@ LOOP_CASES = {
 def test_no_sum_of_more_than_two_terms_is_left_to_addn(overrides: list[str], idx_256_args: list[str], tmp_path: Path) -> None:
     from test_config import compose_train
 
-    from genlab.config import validate
-    from genlab.trainer import Trainer
+    from genlab.config.checks import validate
+    from genlab.train.trainer import Trainer
 
     base = [*idx_256_args, *overrides, "trainer.micro_batches=4" if "trainer.micro_batches=3" not in overrides else ""]
     for deterministic in (False, True):

@@ -22,7 +22,7 @@ from PIL import Image
 import pytest
 
 from conftest import run_genlab, tiny_train_args
-from genlab.config import DatasetConfig
+from genlab.config.schema import DatasetConfig
 from genlab.data import cache, celeba, load_dataset, locate, olivetti
 from genlab.data.records import ImageRecords, RecordsError, RecordsWriter, write_records
 from genlab.data.transform import fit_to_config
@@ -677,7 +677,7 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 LOAD_AND_READ = """
 import resource, sys
 import numpy as np
-from genlab.config import DatasetConfig
+from genlab.config.schema import DatasetConfig
 from genlab.data import load_dataset
 images = load_dataset(DatasetConfig(name="folder", path=sys.argv[1], image_size=64, cache_dir=sys.argv[2]))
 assert images.num_train > 1000, images.num_train

@@ -5,8 +5,8 @@ import keras
 import pytest
 from keras import layers
 
-from genlab import flops
-from genlab.config import ConvNetConfig
+from genlab.train import flops
+from genlab.config.schema import ConvNetConfig
 from genlab.models import nets
 
 

@@ -8,7 +8,7 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 from genlab.models.fused_batch_norm import FusedBatchNormalization  # noqa: E402
-from genlab.optimizers import FusedAdam  # noqa: E402
+from genlab.models.optimizers import FusedAdam  # noqa: E402
 
 
 def _paired_batch_norms(shape: tuple[int, ...], **options) -> tuple:

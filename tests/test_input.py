@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from genlab.errors import ConfigError
-from genlab.input import InMemoryBatches, StreamedBatches, make_batches, scale
+from genlab.data.pixels import scale
+from genlab.train.batches import InMemoryBatches, StreamedBatches, make_batches
 
 
 class ArrayRecords:

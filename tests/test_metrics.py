@@ -33,7 +33,7 @@ from genlab.metrics.frechet import (
 )
 from genlab.metrics.reconstruction import mse_per_image, psnr_per_image
 from genlab.render.grid import grid_layout
-from genlab.reporting import contact_sheet, markdown_table, natural, parse_overrides, varying_keys
+from genlab.evaluate.report import contact_sheet, markdown_table, natural, parse_overrides, varying_keys
 
 
 def random_covariance(rng: np.random.Generator, dimension: int) -> np.ndarray:

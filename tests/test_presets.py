@@ -9,8 +9,9 @@ import yaml
 from hydra import compose, initialize_config_module
 
 from conftest import train_presets
-from genlab.config import register_schemas, validate
-from genlab.run import register_resolvers
+from genlab.config.checks import validate
+from genlab.config.schema import register_schemas
+from genlab.rundir.layout import register_resolvers
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 PRESETS = sorted(path.stem for path in (CONF / "experiment").glob("*.yaml"))

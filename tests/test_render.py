@@ -282,7 +282,7 @@ def test_attributes_are_class_names_or_0_1_attributes() -> None:
 
     from genlab.data.base import ImageSet
     from genlab.errors import GenlabError
-    from genlab.render_paths import attribute_flags, check_attribute_name
+    from genlab.render.paths import attribute_flags, check_attribute_name
 
     pictures = images(4, 4, 4)
     labelled = ImageSet("mnist", pictures, pictures, np.array([0, 1, 2, 1]), np.array([1, 0, 1, 2]), ["a", "b", "c"])

@@ -15,7 +15,7 @@ from PIL import Image
 from conftest import Result, run_genlab
 from genlab.render.gif import count_frames
 from genlab.render.grid import grid_layout, to_uint8
-from genlab.render_paths import number
+from genlab.render.paths import number
 
 TILE = (28, 28)  # the IDX test data set's image size
 LATENT_DIM = 4
@@ -152,8 +152,8 @@ def test_traversal_rows_decode_to_the_written_tiles(runs: dict[str, Path], tmp_p
     assert count_frames(gif) == 2 * 9 - 2  # forward and back
 
     from genlab.data import load_dataset
-    from genlab.input import scale
-    from genlab.restore import restore_run
+    from genlab.data.pixels import scale
+    from genlab.rundir.restore import restore_run
 
     restored = restore_run(str(runs["vae"]))
     model, config = restored.model, restored.config

@@ -10,10 +10,11 @@ import pytest
 from hydra import compose, initialize_config_module
 
 from conftest import run_genlab, tiny_train_args
-from genlab import resources
-from genlab.config import register_schemas, validate
+from genlab.train import resources
+from genlab.config.checks import validate
+from genlab.config.schema import register_schemas
 from genlab.errors import ConfigError, GenlabError
-from genlab.run import register_resolvers
+from genlab.rundir.layout import register_resolvers
 from test_presets import PRESETS, experiment_override
 
 register_schemas()
@@ -56,7 +57,7 @@ def image_shape_of(config) -> tuple[int, int, int]:
 
 def assert_estimate_is_what_keras_builds(config, image_shape: tuple[int, int, int]) -> None:
     from genlab.models import build_model
-    from genlab.optimizers import build_optimizer
+    from genlab.models.optimizers import build_optimizer
 
     model = build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer))
     model.build_optimizers()

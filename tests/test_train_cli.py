@@ -196,8 +196,8 @@ def test_two_runs_started_together_get_their_own_directories(idx_dataset_args: l
 def test_loop_is_traced_once(idx_dir: Path, tmp_path: Path) -> None:
     from test_config import compose_train
 
-    from genlab.config import validate
-    from genlab.trainer import Trainer
+    from genlab.config.checks import validate
+    from genlab.train.trainer import Trainer
 
     tiny = [arg for arg in tiny_train_args("ae", []) if arg.startswith(("trainer.", "model.", "latent_dim"))]
     overrides = [
@@ -267,7 +267,7 @@ def test_a_failed_start_empties_but_keeps_a_directory_it_did_not_create(
 
 
 def test_sweep_job_directories_stay_apart_when_names_are_shortened_or_cleaned() -> None:
-    from genlab.run import MAX_JOB_DIR_NAME, job_dir_name
+    from genlab.rundir.layout import MAX_JOB_DIR_NAME, job_dir_name
 
     long_prefix = "model.encoder.widths=[" + ",".join(["64"] * 60) + "]"
     names = {job_dir_name(f"{long_prefix},trainer.steps={steps}") for steps in (20, 100000)}

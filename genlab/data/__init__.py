@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from genlab.config import DatasetConfig
+from genlab.config.schema import DatasetConfig
 from genlab.data.base import ImageSet
 from genlab.data.records import ImageRecords
 from genlab.data.transform import fit_to_config

@@ -19,7 +19,7 @@ from typing import Union
 
 import numpy as np
 
-from genlab.config import DatasetConfig
+from genlab.config.schema import DatasetConfig
 from genlab.data import locate
 from genlab.data.base import ImageSet
 from genlab.data.cache import Settings, SplitSource, cached_split, choose_cache_dir, file_identity, skipped_notes

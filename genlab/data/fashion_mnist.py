@@ -1,7 +1,7 @@
 """Fashion-MNIST: Zalando's 28x28 grayscale clothing images in the official IDX files."""
 from __future__ import annotations
 
-from genlab.config import DatasetConfig
+from genlab.config.schema import DatasetConfig
 from genlab.data.base import ImageSet
 from genlab.data.idx import IdxSource, load_idx_dataset
 from genlab.data.locate import Remote

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genlab.config import DatasetConfig
+from genlab.config.schema import DatasetConfig
 from genlab.data.base import ImageSet
 from genlab.data.cache import Settings, SplitSource, cached_split, choose_cache_dir, file_identity, skipped_notes
 from genlab.errors import ConfigError, DataError

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genlab.config import DatasetConfig
+from genlab.config.schema import DatasetConfig
 from genlab.data.base import ImageSet
 from genlab.data.locate import Remote, locate_files
 from genlab.errors import DataError

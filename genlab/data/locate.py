@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from genlab.config import DatasetConfig
+from genlab.config.schema import DatasetConfig
 from genlab.errors import DataError
 from genlab.files import atomic_path
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genlab.config import DatasetConfig
+from genlab.config.schema import DatasetConfig
 from genlab.data import locate
 from genlab.data.base import ImageSet
 from genlab.errors import DataError

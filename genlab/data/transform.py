@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 from PIL import Image
 
-from genlab.config import DatasetConfig
+from genlab.config.schema import DatasetConfig
 from genlab.data.base import Images, ImageSet
 from genlab.data.records import ImageRecords
 from genlab.errors import DataError

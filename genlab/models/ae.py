@@ -5,8 +5,8 @@ import math
 
 import tensorflow as tf
 
-from genlab.config import AEConfig
-from genlab.micro_batches import mean_over_parts
+from genlab.config.schema import AEConfig
+from genlab.models.micro_batches import mean_over_parts
 from genlab.models import nets
 from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients, replica_share
 

@@ -21,7 +21,7 @@ class GenerativeModel:
     metric_names: tuple[str, ...] = ()
     has_encoder: bool = True
     latent_dim: int
-    # Sizes of the parts a training batch is computed in (genlab.micro_batches); one part by default.
+    # Sizes of the parts a training batch is computed in (genlab.models.micro_batches); one part by default.
     micro_batch_sizes: tuple[int, ...] = ()
 
     def trackables(self) -> dict[str, object]:

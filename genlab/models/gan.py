@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from genlab.config import GANConfig
-from genlab.micro_batches import mean_over_parts
+from genlab.config.schema import GANConfig
+from genlab.models.micro_batches import mean_over_parts
 from genlab.models import nets
 from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients, replica_share
 

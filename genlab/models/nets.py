@@ -9,7 +9,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from genlab.config import ConvNetConfig, DeconvNetConfig
+from genlab.config.schema import ConvNetConfig, DeconvNetConfig
 from genlab.models.col2im_convolution import Col2ImConv2D, Col2ImConv2DTranspose
 from genlab.models.fused_batch_norm import FusedBatchNormalization
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from genlab.config import VAEConfig
+from genlab.config.schema import VAEConfig
 from genlab.models.ae import AutoEncoder, reconstruction_error
 
 

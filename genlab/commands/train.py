@@ -1,0 +1,133 @@
+"""`genlab train`: compose the config, prepare the run directory, train."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from genlab import rundir
+from genlab.train.cluster import ClusterRole, cluster_role
+from genlab.commands.app import HeldLogFile, exit_on_user_error, file_error_message
+from genlab.config.schema import register_schemas
+from genlab.data import load_dataset
+from genlab.errors import GenlabError
+from genlab.files import failed_file
+from genlab.native_output import import_tensorflow_quietly
+from genlab.commands.parallel_sweep import exits_as_failed_jobs
+from genlab.train.resources import check_resources
+from genlab.train.schedule import check_batch_size, describe_budget, total_steps
+from genlab.rundir.saved_config import prepare_run
+
+log = logging.getLogger("genlab.train")
+
+register_schemas()
+rundir.register_resolvers()
+
+
+def _already_finished(run_dir: Path, steps: int) -> bool:
+    """Whether the run's latest checkpoint reached ``steps``: the job then ends without writing anything."""
+    step = rundir.latest_checkpoint_step(run_dir)
+    if step is None or step < steps:
+        return False
+    # On the console only: the run's train.log stays as it was.
+    print(f"{run_dir} already reached step {step} of {steps}: nothing to do", file=sys.stderr)
+    print(f"run directory: {run_dir}")
+    return True
+
+
+def _check_shared_run_dir(role: ClusterRole, resume: str | None) -> None:
+    """Every worker of a multi-worker job must name the same run directory; a time-stamped one would differ."""
+    hydra_overrides = HydraConfig.get().overrides.hydra
+    given = [item for item in hydra_overrides if item.startswith(("hydra.run.dir=", "hydra.sweep.dir="))]
+    if role.is_multi_worker and not given and resume in (None, ""):
+        raise GenlabError(
+            f"this process is {role.name} of {role.num_workers} workers (TF_CONFIG): give every worker the same "
+            "run directory with hydra.run.dir=DIR (on a file system they all see)"
+        )
+
+
+@contextlib.contextmanager
+def _unwritable_files_say_what_is_kept(run_dir: Path) -> Iterator[None]:
+    """A file training cannot write (a full disk) ends the run naming it, the checkpoint it keeps and how to go on."""
+    try:
+        yield
+    except Exception as error:
+        failed = failed_file(error)
+        if failed is None:
+            raise
+        kept = rundir.latest_checkpoint(run_dir / rundir.CHECKPOINT_DIR)
+        if kept is None:
+            then = "the run had no checkpoint yet: start it again once there is space"
+        else:
+            then = f"the run keeps {kept}. Once there is space, continue with: genlab train resume={run_dir}"
+        raise GenlabError(f"{file_error_message(failed)}; {then}") from None
+
+
+@hydra.main(version_base="1.3", config_path="pkg://genlab.conf", config_name="train")
+@exits_as_failed_jobs
+def train(cfg: DictConfig) -> None:
+    with exit_on_user_error():
+        run_dir = Path(HydraConfig.get().runtime.output_dir)
+        started = rundir.has_checkpoint(run_dir)
+        try:
+            role = cluster_role()
+            _check_shared_run_dir(role, cfg.resume)
+        except GenlabError:
+            if not started:  # the time-stamped directory Hydra just made for this process
+                rundir.discard_unstarted(run_dir)
+            raise
+        # The chief owns the run directory; the other workers of a multi-worker job only read it.
+        lock = rundir.RunLock(run_dir) if role.is_chief else contextlib.nullcontext()
+        # An existing run's train.log gets this job's lines only if the job trains.
+        held_log = HeldLogFile() if started else contextlib.nullcontext()
+        with lock, _unwritable_files_say_what_is_kept(run_dir), held_log:
+            try:
+                prepared = prepare_run(cfg, run_dir, list(HydraConfig.get().overrides.task))
+                config = prepared.config
+                # A finished run (e.g. a sweep run again) ends before TensorFlow is imported, and before
+                # the data is read unless its length is in epochs.
+                if config.trainer.epochs is None and _already_finished(run_dir, config.trainer.steps):
+                    return
+                # TensorFlow is imported only once the config and the data are known to be good.
+                data = load_dataset(config.dataset)
+                if _already_finished(run_dir, total_steps(config.trainer, data.num_train)):
+                    return
+                check_batch_size(config.trainer.batch_size, data.num_train)
+                check_resources(config, data.image_shape, run_dir, owns_run_dir=role.is_chief)
+                log.info(
+                    "training %s on %s %s: %s",
+                    config.model.name,
+                    config.dataset.name,
+                    "x".join(map(str, data.image_shape)),
+                    describe_budget(config.trainer, data.num_train),
+                )
+                import_tensorflow_quietly()
+                from genlab.train.trainer import Trainer, TrainingInterrupted
+
+                trainer = Trainer(config, run_dir, data)
+                if role.is_chief:
+                    prepared.save(run_dir)
+                if started:
+                    held_log.release()
+            except BaseException:  # a bad config or data set, a full disk, a signal: no trace of an unstarted run
+                if not started and role.is_chief:
+                    rundir.discard_unstarted(run_dir)
+                raise
+            try:
+                result = trainer.train()
+            except TrainingInterrupted as stop:
+                log.warning("%s", stop)
+                sys.exit(stop.exit_code)
+            except GenlabError:
+                raise
+            except BaseException:  # a full disk or a signal before the first checkpoint: nothing to keep
+                if role.is_chief:
+                    rundir.discard_unstarted(run_dir)
+                raise
+        print(f"run directory: {result.run_dir}")

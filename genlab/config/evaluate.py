@@ -1,0 +1,94 @@
+"""Typed schemas of `genlab evaluate` and `genlab report`, registered in Hydra's ConfigStore.
+
+Hydra checks types and unknown keys while composing; the ranges run in ``__post_init__``
+when :func:`genlab.config.validate` builds the dataclass, and each message names the key.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from genlab.config.checks import require, require_choice
+from genlab.config.render import require_plain_numbers, require_path, require_seed
+
+FEATURE_CHOICES = ("domain", "inception", "both")
+
+
+@dataclass
+class EvaluationSettings:
+    """What decides an evaluation's numbers; stored in metrics.json beside them."""
+
+    n: int = 10000  # generated samples and test images for FD/KID (at most the test split's size)
+    k: int = 100  # importance samples per image for the VAE's negative log-likelihood
+    nll_n: Optional[int] = 1000  # test images for the ELBO and NLL; None = the whole test split
+    seed: int = 0
+    features: str = "domain"  # domain | inception | both
+    inception_weights: Optional[str] = None  # an InceptionV3 weights file; None = Keras' cache only
+    batch_size: int = 256  # images (or decoder rows) per network call
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+
+    def __post_init__(self) -> None:
+        require_plain_numbers(self)
+        require(self.n >= 4, "n", "must be >= 4", self.n)
+        require(1 <= self.k <= 100000, "k", "must be in [1, 100000]", self.k)
+        if self.nll_n is not None:
+            require(self.nll_n >= 1, "nll_n", "must be >= 1 (or null for the whole test split)", self.nll_n)
+        require_seed(self.seed)
+        require_choice("features", self.features, FEATURE_CHOICES)
+        require_path("inception_weights", self.inception_weights)
+        require(self.batch_size >= 1, "batch_size", "must be >= 1", self.batch_size)
+        require(self.kid_subsets >= 1, "kid_subsets", "must be >= 1", self.kid_subsets)
+        require(self.kid_subset_size >= 2, "kid_subset_size", "must be >= 2", self.kid_subset_size)
+
+    def key(self) -> dict:
+        """The settings that change the numbers (batch_size and where the weights file is do not)."""
+        return {
+            "n": self.n, "k": self.k, "nll_n": self.nll_n, "seed": self.seed, "features": self.features,
+            "kid_subsets": self.kid_subsets, "kid_subset_size": self.kid_subset_size,
+        }
+
+
+@dataclass
+class _Run:
+    checkpoint: str = MISSING  # a run directory (its latest checkpoint) or <run>/checkpoints/ckpt-N
+
+
+@dataclass
+class EvaluateConfig(EvaluationSettings, _Run):
+    """`genlab evaluate`: the run first, then the settings (base-class fields come first)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_path("checkpoint", self.checkpoint)
+
+
+@dataclass
+class _Runs:
+    dir: str = MISSING  # a sweep directory, or any directory holding run directories
+    evaluate: bool = True  # evaluate runs whose metrics.json is missing or older than their latest checkpoint
+    samples: int = 16  # images per run in the contact sheet
+    columns: Optional[int] = None  # runs per row of the contact sheet; None = side by side up to 6
+    padding: int = 2
+
+
+@dataclass
+class ReportConfig(EvaluationSettings, _Runs):
+    """`genlab report`: the directory and the contact sheet's keys, then the evaluation settings."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_path("dir", self.dir)
+        require(1 <= self.samples <= 1024, "samples", "must be in [1, 1024]", self.samples)
+        if self.columns is not None:
+            require(self.columns >= 1, "columns", "must be >= 1", self.columns)
+        require(0 <= self.padding <= 64, "padding", "must be in [0, 64]", self.padding)
+
+
+def register_evaluation_schemas() -> None:
+    store = ConfigStore.instance()
+    store.store(name="evaluate_schema", node=EvaluateConfig)
+    store.store(name="report_schema", node=ReportConfig)

@@ -1,0 +1,372 @@
+"""The numbers of one saved run on its test split, written to metrics.json and TensorBoard.
+
+- AE, VAE: reconstruction error (MSE of values in [0, 1], PSNR), per test image, averaged.
+- VAE: ELBO (beta = 1) and the importance-weighted NLL with k samples per image on ``nll_n`` test
+  images (see genlab.metrics.elbo for the likelihoods), per-dimension KL and active dimensions.
+- Every model: Fréchet distance and KID between ``n`` generated samples and ``n`` test images in
+  the domain classifier's and/or InceptionV3's feature space (genlab.metrics.features).
+- GAN: the discriminator's accuracy on those test images and samples.
+
+Every random choice comes from numpy generators seeded by (seed, purpose) and TensorFlow runs with
+deterministic ops, so the same command gives the same numbers. TensorFlow is imported only by
+:class:`Evaluator`, once the command's config and the run directory are known to be good.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from genlab import rundir
+from genlab.errors import GenlabError
+from genlab.config.evaluate import EvaluationSettings
+from genlab.files import write_text_atomically
+from genlab.rundir.restore import find_checkpoint
+
+if TYPE_CHECKING:
+    from genlab.rundir.restore import RestoredRun
+
+log = logging.getLogger("genlab.evaluate")
+
+METRICS_FILE = "metrics.json"
+TENSORBOARD_PREFIX = "eval/"
+ACTIVE_KL = 0.01  # nats: a latent dimension whose mean KL is above this carries information
+FIT_EXAMPLES = 10000  # autoencoder: training codes the sampling Gaussian is fitted to (as `genlab sample`)
+# independent random streams, so adding a metric never changes another one's numbers
+STREAMS = {"test_subset": 1, "samples": 2, "likelihood_subset": 3, "likelihood_noise": 4, "kid": 5}
+
+# metric name -> (label on the terminal, format)
+LABELS: dict[str, tuple[str, str]] = {
+    "mse": ("reconstruction MSE (values in [0, 1])", "{:.5f}"),
+    "psnr": ("reconstruction PSNR (dB)", "{:.2f}"),
+    "elbo": ("ELBO, beta=1 (nats/image)", "{:.2f}"),
+    "elbo_bits_per_dim": ("-ELBO (bits/dim)", "{:.4f}"),
+    "nll": ("NLL, importance-weighted (nats/image)", "{:.2f}"),
+    "nll_stderr": ("  its standard error (nats)", "{:.2f}"),
+    "nll_bits_per_dim": ("NLL (bits/dim)", "{:.4f}"),
+    "kl": ("KL to the prior (nats/image)", "{:.2f}"),
+    "active_dims": (f"active latent dimensions (KL > {ACTIVE_KL} nats)", "{:.0f}"),
+    "fd_domain": ("Fréchet distance, domain features", "{:.4f}"),
+    "kid_domain": ("KID, domain features", "{:.5f}"),
+    "kid_domain_std": ("  its std over subsets", "{:.5f}"),
+    "fd_inception": ("FID (InceptionV3 features)", "{:.3f}"),
+    "kid_inception": ("KID, InceptionV3 features", "{:.5f}"),
+    "kid_inception_std": ("  its std over subsets", "{:.5f}"),
+    "classifier_accuracy": ("domain classifier test accuracy", "{:.4f}"),
+    "d_accuracy_real": ("discriminator accuracy on test images", "{:.4f}"),
+    "d_accuracy_fake": ("discriminator accuracy on samples", "{:.4f}"),
+}
+
+
+@dataclass
+class Evaluation:
+    run_dir: Path
+    checkpoint: str  # relative to the run directory, e.g. checkpoints/ckpt-2000
+    step: int
+    model: str
+    dataset: str
+    settings: dict
+    counts: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    kl_per_dimension: list[float] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data.pop("run_dir")
+        return data
+
+
+# ----------------------------------------------------------------------------- metrics.json
+
+
+def metrics_path(run_dir: Path) -> Path:
+    return run_dir / METRICS_FILE
+
+
+def read_metrics(run_dir: Path) -> dict | None:
+    try:
+        data = json.loads(metrics_path(run_dir).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("metrics"), dict) else None
+
+
+def relative_checkpoint(run_dir: Path, prefix: str) -> str:
+    path = Path(prefix)
+    try:
+        return str(path.relative_to(run_dir))
+    except ValueError:
+        return str(path)
+
+
+def is_current(run_dir: Path, settings: EvaluationSettings) -> bool:
+    """Whether metrics.json holds numbers of the run's latest checkpoint, computed with these settings."""
+    data = read_metrics(run_dir)
+    if data is None:
+        return False
+    _, latest = find_checkpoint(str(run_dir))
+    return data.get("checkpoint") == relative_checkpoint(run_dir, latest) and data.get("settings") == settings.key()
+
+
+def write_metrics(evaluation: Evaluation) -> Path:
+    path = metrics_path(evaluation.run_dir)
+    return write_text_atomically(path, json.dumps(evaluation.as_json(), indent=2) + "\n")
+
+
+def format_table(evaluation: Evaluation) -> str:
+    """The terminal table: one line per metric, in a fixed order."""
+    header = (
+        f"{evaluation.model} on {evaluation.dataset}, step {evaluation.step} "
+        f"({evaluation.run_dir / evaluation.checkpoint})"
+    )
+    rows = [
+        (label.replace("importance-weighted", f"importance-weighted k={evaluation.settings['k']}"), fmt.format(evaluation.metrics[name]))
+        for name, (label, fmt) in LABELS.items()
+        if name in evaluation.metrics
+    ]
+    width = max(len(label) for label, _ in rows) if rows else 0
+    counts = evaluation.counts
+    described = [f"{counts['test_images']} test images"]
+    if "likelihood_images" in counts:
+        described.append(f"ELBO and NLL on {counts['likelihood_images']} of them")
+    if "fd_images" in counts:
+        described.append(f"FD and KID: {counts['fd_images']} samples against {counts['fd_images']} test images")
+    lines = [header, f"({'; '.join(described)})", *(f"  {label.ljust(width)}  {value}" for label, value in rows)]
+    lines += [f"note: {note}" for note in evaluation.notes]
+    return "\n".join(line for line in lines if line)
+
+
+# ----------------------------------------------------------------------------- the evaluator
+
+
+def _batched(function: Callable[[Any], Any], images: Any, batch_size: int) -> np.ndarray:
+    """``function`` over slices of ``images`` (a numpy array or on-disk records), concatenated."""
+    return np.concatenate(
+        [np.asarray(function(images[start : start + batch_size])) for start in range(0, len(images), batch_size)]
+    )
+
+
+def _subset(rng: np.random.Generator, total: int, count: int) -> np.ndarray:
+    """``count`` sorted indices below ``total`` (all of them when count >= total)."""
+    return np.arange(total) if count >= total else np.sort(rng.choice(total, count, replace=False))
+
+
+def _unit(images: np.ndarray) -> np.ndarray:
+    return np.asarray(images, np.float32) / 255.0
+
+
+class Evaluator:
+    """Evaluates runs one after another; data sets and feature networks are loaded once and shared."""
+
+    def __init__(self, settings: EvaluationSettings):
+        from genlab.metrics.features import find_inception_weights
+        from genlab.native_output import import_tensorflow_quietly
+
+        self.settings = settings
+        # a wrong inception_weights path is the user's error, found before any model work
+        self.inception_weights = (
+            find_inception_weights(settings.inception_weights) if settings.features in ("inception", "both") else None
+        )
+        import_tensorflow_quietly()
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+        self._datasets: dict[str, Any] = {}
+        self._classifiers: dict[str, Any] = {}
+        self._inception: Any = None
+
+    def _rng(self, purpose: str) -> np.random.Generator:
+        return np.random.default_rng([self.settings.seed, STREAMS[purpose]])
+
+    def _dataset(self, dataset_config: Any) -> Any:
+        from omegaconf import OmegaConf
+
+        from genlab.data import load_dataset
+
+        key = OmegaConf.to_yaml(OmegaConf.structured(dataset_config))
+        if key not in self._datasets:
+            self._datasets[key] = load_dataset(dataset_config)
+            for note in self._datasets[key].notes:
+                log.info("%s", note)
+        return self._datasets[key]
+
+    def _extractors(self, data: Any, dataset_config: Any, notes: list[str]) -> dict[str, Any]:
+        from genlab.metrics.features import InceptionFeatures, domain_classifier, inception_missing_note
+
+        extractors = {}
+        if self.settings.features in ("domain", "both"):
+            key = json.dumps([data.name, list(data.image_shape), str(dataset_config)])
+            if key not in self._classifiers:
+                self._classifiers[key] = domain_classifier(data, dataset_config, self.settings.batch_size)
+            if self._classifiers[key] is None:
+                notes.append(f"domain features: {data.name} has no labels to train a classifier on")
+            else:
+                extractors["domain"] = self._classifiers[key]
+        if self.settings.features in ("inception", "both"):
+            if self.inception_weights is None:
+                notes.append(inception_missing_note())
+            else:
+                if self._inception is None:
+                    log.info("inception features: InceptionV3 weights from %s", self.inception_weights)
+                    self._inception = InceptionFeatures(self.inception_weights, self.settings.batch_size)
+                extractors["inception"] = self._inception
+        return extractors
+
+    def evaluate(self, checkpoint: str) -> Evaluation:
+        import keras
+
+        from genlab.rundir.restore import restore_run
+
+        restored = restore_run(checkpoint)
+        keras.utils.set_random_seed(self.settings.seed)
+        config, model = restored.config, restored.model
+        data = self._dataset(config.dataset)
+        num_test = len(data.test_images)
+        if num_test < 4:
+            raise GenlabError(f"{restored.run_dir}: the test split has only {num_test} images; evaluating needs at least 4")
+        log.info("evaluating %s at step %d on %d %s test images", model.name, restored.step, num_test, data.name)
+        evaluation = Evaluation(
+            run_dir=restored.run_dir,
+            checkpoint=relative_checkpoint(restored.run_dir, restored.checkpoint),
+            step=restored.step,
+            model=model.name,
+            dataset=data.name,
+            settings=self.settings.key(),
+            counts={"test_images": num_test},
+        )
+        if model.has_encoder:
+            self._reconstruction(restored, data, evaluation)
+        if model.name == "vae":
+            self._likelihood(restored, data, evaluation)
+        self._sample_quality(restored, data, evaluation)
+        self._write(evaluation)
+        return evaluation
+
+    # ------------------------------------------------------------------ the parts
+
+    def _scaled(self, restored: "RestoredRun", images: np.ndarray) -> Any:
+        from genlab.data.pixels import scale
+
+        return scale(images, restored.model.pixel_range, restored.config.dataset.binarize)
+
+    def _reconstruction(self, restored: "RestoredRun", data: Any, evaluation: Evaluation) -> None:
+        from genlab.metrics.reconstruction import mse_per_image, psnr_per_image
+
+        model = restored.model
+
+        def errors(images: np.ndarray) -> np.ndarray:
+            inputs = self._scaled(restored, images)
+            return mse_per_image(np.asarray(model.to_display(inputs)), np.asarray(model.reconstruct(inputs)))
+
+        mse = _batched(errors, data.test_images, self.settings.batch_size)
+        evaluation.metrics["mse"] = float(mse.mean())
+        evaluation.metrics["psnr"] = float(psnr_per_image(mse).mean())
+
+    def _likelihood(self, restored: "RestoredRun", data: Any, evaluation: Evaluation) -> None:
+        from genlab.metrics.elbo import bounds_from_log_weights, importance_log_weights, kl_per_dimension
+
+        model, settings = restored.model, self.settings
+        both = _batched(
+            lambda images: np.concatenate(model.posterior(self._scaled(restored, images)), axis=-1),
+            data.test_images,
+            settings.batch_size,
+        )
+        per_dimension = kl_per_dimension(both[:, : model.latent_dim], both[:, model.latent_dim :])
+        active = int(np.sum(per_dimension > ACTIVE_KL))
+        evaluation.kl_per_dimension = [float(value) for value in per_dimension]
+        evaluation.metrics["kl"] = float(per_dimension.sum())
+        evaluation.metrics["active_dims"] = float(active)
+        if active < model.latent_dim / 2:
+            note = (
+                f"only {active} of {model.latent_dim} latent dimensions are active (KL > {ACTIVE_KL} nats): "
+                "most have collapsed to the prior"
+            )
+            log.warning("%s", note)
+            evaluation.notes.append(note)
+
+        count = len(data.test_images) if settings.nll_n is None else min(settings.nll_n, len(data.test_images))
+        images = data.test_images[_subset(self._rng("likelihood_subset"), len(data.test_images), count)]
+        log.info("ELBO and NLL: %d test images x %d importance samples", count, settings.k)
+        weights = importance_log_weights(
+            images,
+            lambda batch: self._scaled(restored, batch),
+            lambda inputs: model.posterior(inputs),
+            lambda codes: model.decoder(codes, training=False),
+            restored.config.model.reconstruction_loss,
+            settings.k,
+            self._rng("likelihood_noise"),
+            settings.batch_size,
+        )
+        elbo, log_likelihood = bounds_from_log_weights(weights)
+        dimensions = math.prod(data.image_shape) * math.log(2.0)
+        evaluation.counts["likelihood_images"] = count
+        evaluation.metrics["elbo"] = float(elbo.mean())
+        evaluation.metrics["elbo_bits_per_dim"] = float(-elbo.mean() / dimensions)
+        evaluation.metrics["nll"] = float(-log_likelihood.mean())
+        evaluation.metrics["nll_stderr"] = float(log_likelihood.std(ddof=1) / math.sqrt(count)) if count > 1 else 0.0
+        evaluation.metrics["nll_bits_per_dim"] = float(-log_likelihood.mean() / dimensions)
+
+    def _sample_codes(self, restored: "RestoredRun", data: Any, count: int) -> np.ndarray:
+        model, rng = restored.model, self._rng("samples")
+        if model.name != "ae":
+            return rng.standard_normal((count, model.latent_dim)).astype(np.float32)
+        from genlab.render.latent import GaussianFit
+
+        codes = _batched(
+            lambda images: model.encode(self._scaled(restored, images)),
+            data.train_images[:FIT_EXAMPLES],
+            self.settings.batch_size,
+        )
+        return GaussianFit.fit(codes).sample(rng, count)
+
+    def _sample_quality(self, restored: "RestoredRun", data: Any, evaluation: Evaluation) -> None:
+        from genlab.metrics.frechet import frechet_distance_of, kernel_inception_distance
+
+        model, settings = restored.model, self.settings
+        count = min(settings.n, len(data.test_images))
+        evaluation.counts["fd_images"] = count
+        real = data.test_images[_subset(self._rng("test_subset"), len(data.test_images), count)]
+        samples = _batched(model.decode, self._sample_codes(restored, data, count), settings.batch_size)
+        extractors = self._extractors(data, restored.config.dataset, evaluation.notes)
+        for name, extractor in extractors.items():
+            log.info("%s features of %d samples and %d test images", name, count, count)
+            real_features = _batched(lambda images: extractor.features(_unit(images)), real, settings.batch_size)
+            sample_features = extractor.features(samples)
+            evaluation.metrics[f"fd_{name}"] = frechet_distance_of(real_features, sample_features)
+            kid, kid_std = kernel_inception_distance(
+                real_features, sample_features, self._rng("kid"), settings.kid_subsets, settings.kid_subset_size
+            )
+            evaluation.metrics[f"kid_{name}"] = kid
+            evaluation.metrics[f"kid_{name}_std"] = kid_std
+            if name == "domain":
+                evaluation.metrics["classifier_accuracy"] = float(extractor.accuracy)
+        if model.name == "gan":
+            low, high = model.pixel_range
+            real_logits = _batched(
+                lambda images: model.discriminator(self._scaled(restored, images), training=False), real, settings.batch_size
+            )
+            fake_logits = _batched(
+                lambda images: model.discriminator(low + images * (high - low), training=False), samples, settings.batch_size
+            )
+            evaluation.metrics["d_accuracy_real"] = float(np.mean(real_logits > 0))
+            evaluation.metrics["d_accuracy_fake"] = float(np.mean(fake_logits < 0))
+
+    def _write(self, evaluation: Evaluation) -> None:
+        import tensorflow as tf
+
+        from genlab.native_output import QuietSummaryWriter
+
+        path = write_metrics(evaluation)
+        writer = QuietSummaryWriter(str(evaluation.run_dir / rundir.TENSORBOARD_DIR))
+        with writer.as_default(step=evaluation.step):
+            for name, value in evaluation.metrics.items():
+                tf.summary.scalar(f"{TENSORBOARD_PREFIX}{name}", value)
+        writer.close()
+        log.info("wrote %s and %s scalars to %s", path, TENSORBOARD_PREFIX, evaluation.run_dir / rundir.TENSORBOARD_DIR)

@@ -1,0 +1,271 @@
+"""`genlab report DIR`: one row per run directory under DIR, and their sample grids side by side.
+
+Columns: the run (its path under DIR), the overrides that differ between the runs (read from each
+run's .hydra/overrides.yaml), the step of its latest checkpoint, the last logged training metrics
+(history.jsonl, as train_*), then the `genlab evaluate` metrics from its metrics.json. Runs whose
+metrics.json is missing, older than their latest checkpoint or computed with other settings are
+evaluated first (``evaluate=false`` skips that).
+
+The contact sheet shows, for every run, the grid `genlab sample checkpoint=RUN n=<samples> seed=<seed>`
+writes (the same codes for every run of one latent size), titled with the run's varying overrides.
+Everything but the evaluation and the sampling is plain Python and numpy.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from genlab import rundir
+from genlab.errors import GenlabError
+from genlab.evaluate.evaluator import LABELS, is_current, read_metrics
+from genlab.files import atomic_path, write_text_atomically
+from genlab.render.grid import save_png, tile
+
+log = logging.getLogger("genlab.report")
+
+REPORT_MD = "report.md"
+REPORT_CSV = "report.csv"
+CONTACT_SHEET = "contact_sheet.png"
+MAX_SIDE_BY_SIDE = 6  # runs in one row of the contact sheet when columns is not set
+HISTORY_KEYS_LEFT_OUT = ("step", "images_per_second")
+
+
+@dataclass
+class RunRow:
+    run_dir: Path
+    name: str  # its path relative to the report's directory
+    overrides: dict[str, str]
+    step: int | None = None
+    training: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    evaluated_step: int | None = None
+    title: str = ""
+
+
+# ----------------------------------------------------------------------------- reading runs
+
+
+def find_runs(directory: Path) -> list[Path]:
+    """Every run directory (holding .hydra/config.yaml) at or below ``directory``."""
+    return sorted({path.parent.parent for path in directory.rglob("config.yaml") if path.parent.name == ".hydra"})
+
+
+def parse_overrides(lines: Sequence[str]) -> dict[str, str]:
+    """``key=value`` overrides as {key: value text}, by Hydra's own parser."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(list(lines))
+    return {
+        override.get_key_element(): value if isinstance(value := override.value(), str) else override.get_value_element_as_str()
+        for override in parsed
+    }
+
+
+def last_training_metrics(run_dir: Path) -> dict[str, float]:
+    """The last line of history.jsonl, without its step and throughput."""
+    path = run_dir / rundir.HISTORY_FILE
+    try:
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        last = json.loads(lines[-1]) if lines else {}
+    except (OSError, ValueError):
+        return {}
+    return {f"train_{key}": float(value) for key, value in last.items() if key not in HISTORY_KEYS_LEFT_OUT}
+
+
+def varying_keys(overrides: Sequence[dict[str, str]]) -> list[str]:
+    """Override keys whose value (or presence) differs between the runs, in order of first appearance."""
+    keys = list(dict.fromkeys(key for entry in overrides for key in entry))
+    return [key for key in keys if len({entry.get(key) for entry in overrides}) > 1]
+
+
+def natural(value: str | None) -> tuple:
+    """Sort key: numbers by value (beta=4 before beta=16), then text."""
+    if value is None:
+        return (2, 0.0, "")
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, value)
+
+
+def read_rows(directory: Path, runs: Sequence[Path]) -> list[RunRow]:
+    rows = [
+        RunRow(run_dir, str(run_dir.relative_to(directory)) or ".", parse_overrides(rundir.load_overrides(run_dir)))
+        for run_dir in runs
+    ]
+    varying = varying_keys([row.overrides for row in rows])
+    for row in rows:
+        row.step = rundir.latest_checkpoint_step(row.run_dir)
+        row.training = last_training_metrics(row.run_dir)
+        saved = read_metrics(row.run_dir)
+        if saved is not None:
+            row.metrics = {key: float(value) for key, value in saved["metrics"].items()}
+            row.evaluated_step = saved.get("step")
+        row.title = ", ".join(f"{key}={row.overrides[key]}" for key in varying if key in row.overrides) or row.name
+    rows.sort(key=lambda row: (tuple(natural(row.overrides.get(key)) for key in varying), row.name))
+    return rows
+
+
+# ----------------------------------------------------------------------------- the table
+
+
+def table(rows: Sequence[RunRow]) -> tuple[list[str], list[list[Any]]]:
+    """Column names and one list of values per run (None where a run has no value)."""
+    varying = varying_keys([row.overrides for row in rows])
+    training = list(dict.fromkeys(key for row in rows for key in row.training))
+    present = {key for row in rows for key in row.metrics}
+    metrics = [key for key in LABELS if key in present] + sorted(present - set(LABELS))
+    columns = ["run", *varying, "steps", *training, *metrics]
+    values = [
+        [row.name, *(row.overrides.get(key) for key in varying), row.step,
+         *(row.training.get(key) for key in training), *(row.metrics.get(key) for key in metrics)]
+        for row in rows
+    ]
+    return columns, values
+
+
+def _cell(value: Any, column: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if column in LABELS:
+            return LABELS[column][1].format(value)
+        return f"{value:.4g}"
+    return str(value)
+
+
+def markdown_table(columns: Sequence[str], values: Sequence[Sequence[Any]]) -> str:
+    """A GitHub table; the run column holds a numbered link to the run directory (its name can be long)."""
+
+    def escaped(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    values = [[f"[{number}](<{row[0]}>)", *row[1:]] for number, row in enumerate(values, 1)]
+
+    lines = [
+        "| " + " | ".join(escaped(column) for column in columns) + " |",
+        "|" + "|".join("---" if index < 1 else "---:" for index in range(len(columns))) + "|",
+    ]
+    lines += ["| " + " | ".join(escaped(_cell(value, column)) for value, column in zip(row, columns)) + " |" for row in values]
+    return "\n".join(lines)
+
+
+def write_csv(path: Path, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> Path:
+    with atomic_path(path) as temporary, open(temporary, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        writer.writerows([["" if value is None else value for value in row] for row in values])
+    return path
+
+
+def write_markdown(
+    path: Path, directory: Path, columns: Sequence[str], values: Sequence[Sequence[Any]], settings: dict, notes: Sequence[str], sheet: bool
+) -> Path:
+    described = ", ".join(f"{key}={value}" for key, value in settings.items())
+    text = [
+        f"# genlab report: {directory}",
+        "",
+        f"{len(values)} runs. Columns: the overrides that differ between the runs, the step of the latest "
+        "checkpoint, the last logged training metrics (train_*), then the metrics of `genlab evaluate` "
+        f"({described}).",
+        "",
+        markdown_table(columns, values),
+        "",
+    ]
+    if sheet:
+        text += [f"![samples of every run, same seed]({CONTACT_SHEET})", ""]
+    if notes:
+        text += ["Notes:", "", *(f"- {note}" for note in notes), ""]
+    return write_text_atomically(path, "\n".join(text))
+
+
+# ----------------------------------------------------------------------------- the contact sheet
+
+
+def contact_sheet(grids: Sequence[np.ndarray], columns: int | None, padding: int) -> np.ndarray:
+    """Titled grids (H_i, W_i, C_i) side by side: each in a cell of the largest one's size, white-filled."""
+    channels = max(grid.shape[-1] for grid in grids)
+    height = max(grid.shape[0] for grid in grids)
+    width = max(grid.shape[1] for grid in grids)
+    cells = np.full((len(grids), height, width, channels), 255, np.uint8)
+    for cell, grid in zip(cells, grids):
+        cell[: grid.shape[0], : grid.shape[1]] = grid if grid.shape[-1] == channels else np.repeat(grid, channels, -1)
+    columns = columns or (len(grids) if len(grids) <= MAX_SIDE_BY_SIDE else math.ceil(math.sqrt(len(grids))))
+    return tile(cells, min(columns, len(grids)), padding)
+
+
+def sample_grid(run_dir: Path, samples: int, seed: int, padding: int, title: str) -> np.ndarray:
+    """The picture of `genlab sample checkpoint=RUN n=samples seed=seed`, with ``title`` above it."""
+    from genlab.config.render import SampleConfig
+    from genlab.render.images import sample_codes
+    from genlab.render.job import RenderJob
+
+    job = RenderJob("sample", SampleConfig(checkpoint=str(run_dir), seed=seed, n=samples, padding=padding))
+    try:
+        images = job.decode(sample_codes(job, samples, 1.0))
+    except GenlabError as error:  # e.g. an autoencoder whose training data is gone: blank tiles
+        log.warning("%s: no samples: %s", run_dir, error)
+        images = np.ones((samples, *job.info["image_shape"]), np.float32)
+        title = f"{title} (no samples)"
+    return tile(images, None, padding, caption=title)
+
+
+# ----------------------------------------------------------------------------- the command
+
+
+def report(config: Any) -> list[Path]:
+    directory = Path(config.dir).expanduser().resolve()
+    if not directory.is_dir():
+        raise GenlabError(f"dir={config.dir}: no such directory ({directory})")
+    runs = find_runs(directory)
+    if not runs:
+        raise GenlabError(f"dir={config.dir}: no run directories (holding {rundir.CONFIG_FILE}) under {directory}")
+    notes: list[str] = []
+    trained = [run for run in runs if rundir.latest_checkpoint_step(run) is not None]
+    for run in sorted(set(runs) - set(trained)):
+        notes.append(f"{run.relative_to(directory)}: no checkpoint yet, left out")
+        log.warning("%s has no checkpoint yet: left out of the report", run)
+    if not trained:
+        raise GenlabError(f"dir={config.dir}: none of the {len(runs)} run directories has a checkpoint yet")
+
+    stale = [run for run in trained if not is_current(run, config)]
+    if stale and config.evaluate:
+        from genlab.evaluate.evaluator import Evaluator, format_table
+
+        evaluator = Evaluator(config)
+        for number, run in enumerate(stale, 1):
+            log.info("evaluating %d of %d: %s", number, len(stale), run)
+            try:
+                log.info("%s", format_table(evaluator.evaluate(str(run))))
+            except GenlabError as error:  # one unusable run (its data gone, say) does not stop the report
+                log.warning("%s: not evaluated: %s", run, error)
+                notes.append(f"{run.relative_to(directory)}: not evaluated: {error}")
+    rows = read_rows(directory, trained)
+    for row in rows:
+        if row.evaluated_step is None and not config.evaluate:
+            notes.append(f"{row.title}: not evaluated (evaluate=false)")
+        elif row.evaluated_step is not None and row.evaluated_step != row.step:
+            notes.append(f"{row.title}: metrics of step {row.evaluated_step}, the latest checkpoint is step {row.step}")
+    notes += [f"{row.title}: {note}" for row in rows for note in (read_metrics(row.run_dir) or {}).get("notes", [])]
+
+    log.info("sample grids of %d runs (n=%d, seed=%d)", len(rows), config.samples, config.seed)
+    grids = [sample_grid(row.run_dir, config.samples, config.seed, config.padding, row.title) for row in rows]
+    columns, values = table(rows)
+    written = [
+        write_markdown(directory / REPORT_MD, directory, columns, values, config.key(), notes, sheet=True),
+        write_csv(directory / REPORT_CSV, columns, values),
+        save_png(contact_sheet(grids, config.columns, config.padding), directory / CONTACT_SHEET),
+    ]
+    for path in written:
+        print(path, file=sys.stdout, flush=True)
+    return written

@@ -1,0 +1,68 @@
+"""Still pictures of a restored run: samples, reconstructions, the 2-D manifold."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from genlab.render.grid import tile
+from genlab.render.latent import GaussianFit, manifold
+from genlab.render.job import RenderJob
+
+log = logging.getLogger("genlab.render")
+
+
+def sample_codes(job: RenderJob, count: int, temperature: float) -> np.ndarray:
+    """Prior samples, or for an autoencoder (no prior) samples of a Gaussian fitted to training codes."""
+    if job.model.name != "ae":
+        return (temperature * job.rng.standard_normal((count, job.latent_dim))).astype(np.float32)
+    images = job.data.train_images[: job.config.fit_examples]
+    log.info(
+        "an autoencoder has no prior: codes come from a Gaussian fitted to the codes of %d training images",
+        len(images),
+    )
+    return GaussianFit.fit(job.encode(images)).sample(job.rng, count, temperature)
+
+
+def render_sample(job: RenderJob) -> None:
+    config = job.config
+    images = job.decode(sample_codes(job, config.n, config.temperature))
+    job.write_png(tile(images, config.columns, config.padding), f"{job.name(f'seed{config.seed}')}.png")
+
+
+def render_reconstruct(job: RenderJob) -> None:
+    """Random test images (by seed) and their reconstructions, in alternating rows."""
+    config = job.config
+    job.require_encoder()
+    test_images = job.test_images()
+    count = min(config.n, len(test_images))
+    if count < config.n:
+        log.info("the test set has %d images: showing all of them", count)
+    images = test_images[np.sort(job.rng.choice(len(test_images), count, replace=False))]
+    originals = job.display(images)
+    rebuilt = job.decode(job.encode(images))
+    job.write_png(
+        tile(paired_rows(originals, rebuilt, config.columns), config.columns, config.padding),
+        f"{job.name(f'seed{config.seed}')}.png",
+    )
+
+
+def paired_rows(first: np.ndarray, second: np.ndarray, columns: int) -> np.ndarray:
+    """Rows of ``first`` each followed by the matching row of ``second``; a short last row is
+    filled with blank (white) images so the pairs stay aligned."""
+    rows = []
+    for start in range(0, len(first), columns):
+        for images in (first[start : start + columns], second[start : start + columns]):
+            blank = np.ones((columns - len(images), *images.shape[1:]), images.dtype)
+            rows.append(np.concatenate([images, blank]))
+    return np.concatenate(rows)
+
+
+def render_manifold(job: RenderJob) -> None:
+    """Two dimensions at standard-normal quantiles (dims[0] left to right, dims[1] bottom to top)."""
+    config = job.config
+    job.check_dims("dims", config.dims)
+    codes = manifold(job.latent_dim, tuple(config.dims), config.n)
+    images = job.decode(codes)
+    first, second = config.dims
+    job.write_png(tile(images, config.n, config.padding), f"{job.name(f'dims{first}-{second}')}.png")

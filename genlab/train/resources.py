@@ -1,0 +1,351 @@
+"""Whether a training run fits this machine, told from the config before TensorFlow builds anything.
+
+The estimate walks the layers genlab.models.nets builds, from the config and the image
+shape, and gives exactly Keras' parameter count. Training holds every weight, a
+gradient for each trainable one and the optimizer's slots (Adam: two per weight;
+RMSprop: one, two with momentum; SGD: none, one with momentum), all float32 (mixed
+precision keeps float32 weights), once per device the model is mirrored on. A
+checkpoint holds the weights and the slots; a run keeps ``trainer.max_to_keep`` of them
+and writes the next one before it deletes the oldest.
+
+The rule leaves the margin on the run's side: refuse only what cannot fit before
+activations, TensorFlow itself and the data are counted (they come on top). Memory is
+what Linux reports available (MemAvailable), capped by the process's cgroup limit and
+by GENLAB_MEMORY_LIMIT when set; disk is what is free where the checkpoints go.
+``trainer.check_resources=false`` skips the check.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from genlab import rundir
+from genlab.config.schema import AdamConfig, AEConfig, ConvNetConfig, DeconvNetConfig, GANConfig, OptimizerConfig, RMSpropConfig, SGDConfig, VAEConfig
+from genlab.errors import ConfigError, GenlabError
+
+BYTES_PER_VALUE = 4  # float32
+MEMORY_LIMIT_VARIABLE = "GENLAB_MEMORY_LIMIT"
+BYPASS = "trainer.check_resources=false"
+IMAGE_SIZE_KEY = "dataset.image_size"
+OPTIMIZER_NAMES = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
+UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+# cgroup v1 writes "no limit" as a number near 2**63
+_UNLIMITED = 2**60
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True)
+class LayerParams:
+    trainable: int
+    non_trainable: int
+    grows_with: str  # the config key whose value makes this layer large
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+
+def _largest_factor(*factors: tuple[int, str]) -> str:
+    """The key of the largest factor of a layer's size."""
+    return max(factors, key=lambda factor: factor[0])[1]
+
+
+def _kernel(inputs: int, outputs: int, bias: bool, key: str, taps: int = 1) -> LayerParams:
+    """A Dense (taps=1) or a conv / transposed conv with ``taps`` kernel positions."""
+    return LayerParams(taps * inputs * outputs + (outputs if bias else 0), 0, key)
+
+
+def _batch_norm(channels: int, key: str) -> LayerParams:
+    return LayerParams(2 * channels, 2 * channels, key)  # gamma, beta; moving mean and variance
+
+
+def encoder_params(
+    image_shape: tuple[int, int, int], net: ConvNetConfig, output_units: int, prefix: str, units_key: str
+) -> list[LayerParams]:
+    """The layers of ``nets.encoder``: strided convs ("same" padding), flatten, a Dense."""
+    height, width, channels = image_shape
+    widths_key = f"{prefix}.widths"
+    layers = []
+    for filters, stride in zip(net.widths, net.layer_strides()):
+        layers.append(_kernel(channels, filters, not net.batch_norm, widths_key, taps=net.kernel_size**2))
+        if net.batch_norm:
+            layers.append(_batch_norm(filters, widths_key))
+        height, width, channels = math.ceil(height / stride), math.ceil(width / stride), filters
+    key = _largest_factor((output_units, units_key), (height * width, IMAGE_SIZE_KEY), (channels, widths_key))
+    layers.append(_kernel(height * width * channels, output_units, True, key))
+    return layers
+
+
+def decoder_params(
+    latent_dim: int, image_shape: tuple[int, int, int], net: DeconvNetConfig, prefix: str, latent_key: str
+) -> list[LayerParams]:
+    """The layers of ``nets.decoder``: a Dense to the first feature map, transposed convs, an output conv."""
+    height, width, channels = image_shape
+    start_height, start_width, start_channels = net.start_shape(height, width)
+    widths_key = f"{prefix}.widths"
+    start_key = f"{prefix}.reshape_channels" if net.reshape_channels else widths_key
+    units = start_height * start_width * start_channels
+    key = _largest_factor(
+        (latent_dim, latent_key), (start_height * start_width, IMAGE_SIZE_KEY), (start_channels, start_key)
+    )
+    layers = [_kernel(latent_dim, units, not net.batch_norm, key)]
+    if net.batch_norm:
+        layers.append(_batch_norm(units, key))
+    inputs = start_channels
+    for filters in net.widths:
+        layers.append(_kernel(inputs, filters, not net.batch_norm, widths_key, taps=net.kernel_size**2))
+        if net.batch_norm:
+            layers.append(_batch_norm(filters, widths_key))
+        inputs = filters
+    output_kernel = net.output_kernel_size or net.kernel_size
+    layers.append(_kernel(inputs, channels, True, widths_key, taps=output_kernel**2))
+    return layers
+
+
+def network_params(
+    model: Any, image_shape: tuple[int, int, int], latent_key: str = "model.latent_dim"
+) -> dict[str, list[LayerParams]] | None:
+    """Every network of a model config, by the name the model gives it; None for a model not known here."""
+    if isinstance(model, GANConfig):
+        return {
+            "generator": decoder_params(model.latent_dim, image_shape, model.generator, "model.generator", latent_key),
+            "discriminator": encoder_params(image_shape, model.discriminator, 1, "model.discriminator", latent_key),
+        }
+    if isinstance(model, AEConfig):
+        code_units = 2 * model.latent_dim if isinstance(model, VAEConfig) else model.latent_dim  # mean, log-variance
+        return {
+            "encoder": encoder_params(image_shape, model.encoder, code_units, "model.encoder", latent_key),
+            "decoder": decoder_params(model.latent_dim, image_shape, model.decoder, "model.decoder", latent_key),
+        }
+    return None
+
+
+def slots_per_weight(optimizer: OptimizerConfig) -> int:
+    """Values the optimizer keeps for each trainable weight."""
+    if isinstance(optimizer, AdamConfig):
+        return 2  # first and second moments
+    if isinstance(optimizer, RMSpropConfig):
+        return 1 + int(optimizer.momentum > 0)
+    if isinstance(optimizer, SGDConfig):
+        return int(optimizer.momentum != 0)
+    raise TypeError(f"no slot count for optimizer config {type(optimizer).__name__}")
+
+
+# ----------------------------------------------------------------------------- what a run needs
+
+
+@dataclass(frozen=True)
+class Footprint:
+    parameters: int  # every weight, as model.count_params() counts them
+    trainable: int
+    slots_per_weight: int
+    optimizer: str  # as users know it: Adam, RMSprop, SGD
+    cause: str  # the key (and its value) that makes the model large: "latent_dim=100000"
+    cause_key: str
+    copies: int = 1  # devices of this machine the model is mirrored on
+    max_to_keep: int = 1
+
+    @property
+    def memory_bytes(self) -> int:
+        values = self.parameters + self.trainable * (1 + self.slots_per_weight)  # weights, gradients, slots
+        return BYTES_PER_VALUE * self.copies * values
+
+    @property
+    def checkpoint_bytes(self) -> int:
+        return BYTES_PER_VALUE * (self.parameters + self.trainable * self.slots_per_weight)
+
+
+def _select(config: Any, dotted: str) -> Any:
+    for name in dotted.split("."):
+        config = getattr(config, name)
+    return config
+
+
+def _cause(config: Any, key: str, image_shape: tuple[int, int, int]) -> str:
+    value = _select(config, key)
+    if value is None and key == IMAGE_SIZE_KEY:
+        return f"{key}=null ({image_shape[0]}x{image_shape[1]} images)"
+    return f"{key}={value}"
+
+
+def estimate(config: Any, image_shape: tuple[int, int, int]) -> Footprint | None:
+    """What training ``config`` on images of ``image_shape`` holds in memory and writes per checkpoint."""
+    latent_key = "latent_dim" if config.model.latent_dim == config.latent_dim else "model.latent_dim"
+    networks = network_params(config.model, image_shape, latent_key)
+    if networks is None:
+        return None
+    layers = [layer for network in networks.values() for layer in network]
+    largest = max(layers, key=lambda layer: layer.total)
+    trainer = config.trainer
+    return Footprint(
+        parameters=sum(layer.total for layer in layers),
+        trainable=sum(layer.trainable for layer in layers),
+        slots_per_weight=slots_per_weight(config.optimizer),
+        optimizer=OPTIMIZER_NAMES.get(config.optimizer.name, config.optimizer.name),
+        cause=_cause(config, largest.grows_with, image_shape),
+        cause_key=largest.grows_with,
+        copies=trainer.cpu_devices if trainer.strategy in ("auto", "mirrored") else 1,
+        max_to_keep=trainer.max_to_keep,
+    )
+
+
+# ----------------------------------------------------------------------------- what the machine has
+
+
+@dataclass(frozen=True)
+class Machine:
+    memory_available: int | None  # bytes; None when it cannot be told
+    disk_free: int
+    disk_path: Path  # where the checkpoints go
+
+
+def parse_size(text: str, name: str) -> int:
+    """``8GB``, ``512M``, ``1.5g`` or plain bytes (decimal units)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)b?\s*", text.lower())
+    if match is None:
+        raise ConfigError(f"{name}={text!r} is not a size (for example 8GB, 512MB or a number of bytes)")
+    return int(float(match.group(1)) * UNITS[match.group(2)])
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None  # cgroup v2 writes "max" for no limit
+
+
+def _stat(path: Path, name: str) -> int:
+    try:
+        for line in path.read_text().splitlines():
+            field, _, value = line.partition(" ")
+            if field == name and value.strip().isdigit():
+                return int(value)
+    except OSError:
+        pass
+    return 0
+
+
+def _meminfo_available(meminfo: Path = Path("/proc/meminfo")) -> int | None:
+    try:
+        match = re.search(r"^MemAvailable:\s+(\d+) kB", meminfo.read_text(), re.MULTILINE)
+    except OSError:
+        return None
+    return int(match.group(1)) * 1024 if match else None
+
+
+def _cgroup_folders(proc_cgroup: Path, root: Path) -> Iterator[tuple[Path, str, str, str]]:
+    """Each memory cgroup folder of this process and its parents, with the names of its limit, usage and stat files."""
+    try:
+        lines = proc_cgroup.read_text().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            base, files = root, ("memory.max", "memory.current", "inactive_file")
+        elif "memory" in controllers.split(","):
+            base, files = root / "memory", ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
+        else:
+            continue
+        folder = base / path.strip("/")
+        while True:
+            yield (folder, *files)
+            if folder == base or base not in folder.parents:
+                break
+            folder = folder.parent
+
+
+def _cgroup_room(proc_cgroup: Path = Path("/proc/self/cgroup"), root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """What the tightest cgroup memory limit still leaves: limit - (usage - reclaimable page cache)."""
+    rooms = []
+    for folder, limit_file, usage_file, inactive_name in _cgroup_folders(proc_cgroup, root):
+        limit, usage = _read_int(folder / limit_file), _read_int(folder / usage_file)
+        if limit is None or usage is None or limit >= _UNLIMITED:
+            continue
+        rooms.append(max(0, limit - usage + _stat(folder / "memory.stat", inactive_name)))
+    return min(rooms) if rooms else None
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still have: the least of MemAvailable, the cgroup's room and GENLAB_MEMORY_LIMIT."""
+    limit = os.environ.get(MEMORY_LIMIT_VARIABLE, "").strip()
+    figures = [_meminfo_available(), _cgroup_room(), parse_size(limit, MEMORY_LIMIT_VARIABLE) if limit else None]
+    known = [figure for figure in figures if figure is not None]
+    return min(known) if known else None
+
+
+# ----------------------------------------------------------------------------- the check
+
+
+def human_bytes(count: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if count < 1000:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} TB"
+
+
+def refusal(footprint: Footprint, machine: Machine, checkpoints_to_write: int) -> str | None:
+    """Why the run cannot fit ``machine``, in one line naming the key; None when it fits."""
+    remedy = f"make {footprint.cause_key} smaller, or pass {BYPASS} to start anyway"
+    needed = footprint.memory_bytes
+    if machine.memory_available is not None and needed > machine.memory_available:
+        held = "weights and gradients"
+        if footprint.slots_per_weight:
+            held = f"weights, gradients and {footprint.optimizer}'s slots"
+        copies = f", mirrored on {footprint.copies} devices (trainer.cpu_devices)" if footprint.copies > 1 else ""
+        return (
+            f"{footprint.cause}: the model's {footprint.parameters:,} parameters need {human_bytes(needed)} of memory "
+            f"for {held}{copies}, but {human_bytes(machine.memory_available)} is available; {remedy}"
+        )
+    written = checkpoints_to_write * footprint.checkpoint_bytes
+    if written > machine.disk_free:
+        if checkpoints_to_write > 1:
+            count = (
+                f"{checkpoints_to_write} checkpoints of {human_bytes(footprint.checkpoint_bytes)} "
+                f"(trainer.max_to_keep={footprint.max_to_keep} and the one being written) need"
+            )
+        else:
+            count = "a checkpoint needs"
+        return (
+            f"{footprint.cause}: {count} {human_bytes(written)} of disk, but {human_bytes(machine.disk_free)} is "
+            f"free in {machine.disk_path}; make {footprint.cause_key} or trainer.max_to_keep smaller, "
+            f"or pass {BYPASS} to start anyway"
+        )
+    return None
+
+
+def checkpoint_writes(run_dir: Path, max_to_keep: int, owns_run_dir: bool) -> tuple[int, Path]:
+    """How many more checkpoints this process will have on disk at once, and where.
+
+    The run directory's owner keeps ``max_to_keep`` and writes the next before deleting the
+    oldest, beside those already there (a resumed run); any other worker of a multi-worker
+    job saves each checkpoint to a scratch folder and deletes it.
+    """
+    if not owns_run_dir:
+        return 1, Path(tempfile.gettempdir())
+    on_disk = len(rundir.list_checkpoints(run_dir / rundir.CHECKPOINT_DIR))
+    return max(1, max_to_keep + 1 - on_disk), run_dir
+
+
+def check_resources(config: Any, image_shape: tuple[int, int, int], run_dir: Path, owns_run_dir: bool) -> None:
+    """Refuse, naming the key, a run whose weights or checkpoints cannot fit this machine's memory or disk."""
+    if not config.trainer.check_resources:
+        return
+    footprint = estimate(config, image_shape)
+    if footprint is None:
+        return
+    to_write, where = checkpoint_writes(run_dir, config.trainer.max_to_keep, owns_run_dir)
+    machine = Machine(available_memory(), shutil.disk_usage(where).free, where)
+    message = refusal(footprint, machine, to_write)
+    if message is not None:
+        raise GenlabError(message)

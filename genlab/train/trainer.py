@@ -1,0 +1,372 @@
+"""The one training loop, for every model.
+
+Several optimizer steps run inside one compiled call (genlab.train.schedule says how
+many); between calls the loop reads the averaged metrics once, writes TensorBoard
+scalars, image grids, progress frames and checkpoints, and checks for non-finite
+losses and stop signals.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from genlab import rundir
+from genlab.train import runtime
+from genlab.config.schema import uses_batch_norm
+from genlab.data import ImageSet, load_dataset
+from genlab.errors import GenlabError, Interrupted
+from genlab.files import append_text, write_text_atomically
+from genlab.train.hparams import log_hparams, log_session_end
+from genlab.data.pixels import scale
+from genlab.train.batches import make_batches
+from genlab.models.micro_batches import part_sizes
+from genlab.native_output import QuietSummaryWriter
+from genlab.train.console import ProgressReporter, format_metrics
+from genlab.render.grid import save_png, tile
+from genlab.train.schedule import loop_length, total_steps
+from genlab.rundir.state import build_state
+
+log = logging.getLogger("genlab.train")
+
+class TrainingInterrupted(GenlabError):
+    """SIGINT/SIGTERM arrived; a checkpoint was saved."""
+
+    def __init__(self, message: str, signal_number: int):
+        super().__init__(message)
+        self.exit_code = 128 + signal_number
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    metrics: dict[str, float]
+    trace_count: int
+
+
+class _StopSignals:
+    """Turns SIGINT/SIGTERM/SIGUSR2 into a flag the loop checks between compiled calls.
+
+    Slurm (through submitit) sends SIGUSR2 before a job's time limit or preemption; the
+    run saves first, then the handler that was there before (submitit's requeue) runs.
+    """
+
+    NUMBERS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR2)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopSignals":
+        for number in self.NUMBERS:
+            self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, number: int, frame: Any) -> None:
+        if self.received is not None:  # a second signal: stop now
+            raise Interrupted(number)
+        self.received = number
+        log.warning("received %s: stopping after the current loop", signal.Signals(number).name)
+
+    def __exit__(self, *exc: Any) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        previous = self._previous.get(signal.SIGUSR2)
+        if self.received == signal.SIGUSR2 and callable(previous):
+            previous(signal.SIGUSR2, None)
+
+
+class Trainer:
+    def __init__(self, config: Any, run_dir: Path, data: ImageSet | None = None):
+        self.config = config
+        self.run_dir = run_dir
+        self.runtime = runtime.configure(config.trainer, config.seed, batch_norm=uses_batch_norm(config.model))
+        self.data = data if data is not None else load_dataset(config.dataset)
+        for note in self.data.notes:
+            log.info("%s", note)
+        self.strategy = self.runtime.strategy
+        self.is_chief = self.runtime.is_chief
+        self.replica_batch_size = _replica_batch_size(config.trainer.batch_size, self.runtime.num_replicas)
+        with self.strategy.scope():  # variables mirrored on every replica
+            state = build_state(
+                config,
+                self.data.image_shape,
+                run_dir,
+                loss_scaling=self.runtime.precision == "mixed_float16",
+                owns_run_dir=self.is_chief,
+            )
+        self.model, self.step, self.rng, self.checkpoints = state.model, state.step, state.rng, state.checkpoints
+        self.model.micro_batch_sizes = tuple(part_sizes(self.replica_batch_size, self.runtime.micro_batch_plan.parts))
+        self.steps = total_steps(config.trainer, self.data.num_train)
+        self.batches = make_batches(
+            self.data.train_images,
+            config.trainer.batch_size,
+            config.seed,
+            self.model.pixel_range,
+            config.dataset.binarize,
+        )
+        # Only the chief writes into the run directory; other workers compute the same steps.
+        if self.is_chief:
+            rundir.save_run_info(run_dir, self.data, self.runtime.precision)
+            self.writer = QuietSummaryWriter(str(run_dir / rundir.TENSORBOARD_DIR))
+        else:
+            self.writer = tf.summary.create_noop_writer()
+        self.fixed_codes, self.fixed_images = self._fixed_inputs()
+        self._train_loop = tf.function(self._loop, jit_compile=False)
+        # Under a strategy the step must not be a nested tf.function: its gradient
+        # all-reduce has to join the replicas inside strategy.run.
+        if not self.runtime.distributed:
+            self._compiled_model_step = tf.function(self._model_step, jit_compile=self.runtime.jit_compile)
+        else:
+            self._compiled_model_step = self._model_step
+
+    # ------------------------------------------------------------------ compiled part
+
+    def _model_step(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The model's update alone: the part XLA compiles when jit_compile is on."""
+        metrics = self.model.train_step(images, self.rng)
+        return {name: tf.cast(metrics[name], tf.float32) for name in self.model.metric_names}
+
+    def _replica_step(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """One replica's update on its slice of the global batch (all of it without a strategy)."""
+        if self.runtime.num_replicas > 1:
+            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+            start = replica * self.replica_batch_size
+            images = images[start : start + self.replica_batch_size]
+        return self._compiled_model_step(images)
+
+    def _one_step(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+        # Every worker derives the same global batch from the step and takes its replicas' slices.
+        per_replica = self.strategy.run(self._replica_step, args=(images,))
+        metrics = {
+            name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+            for name, value in per_replica.items()
+        }
+        self.step.assign_add(1)
+        return metrics
+
+    def _loop(self, num_steps: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor, dict[str, tf.Tensor]]:
+        """Run up to ``num_steps`` steps; return the mean metrics, the steps done, and the last step's metrics.
+
+        Stops early at the first non-finite metric, so the caller can name that step.
+        """
+        totals = {name: tf.constant(0.0) for name in self.model.metric_names}
+        last = dict(totals)
+        done = tf.constant(0, tf.int64)
+        ahead = self.batches.random_access
+        # With random access the batch of step s+1 is gathered while step s trains, so a
+        # step never waits for its input (scripts/bench.py's input-pipeline line).
+        # Streamed batches come from tf.data, which reads ahead by itself; for them the
+        # loop variable starts as zeros that are never trained on.
+        if ahead:
+            images = self.batches.batch(self.step)
+        else:
+            images = tf.zeros([self.config.trainer.batch_size, *self.data.image_shape])
+        for _ in tf.range(num_steps):
+            if ahead:
+                upcoming = self.batches.batch(self.step + 1)
+            else:
+                upcoming = images = self.batches.batch(self.step)
+            last = self._one_step(images)
+            images = upcoming
+            if not tf.reduce_all([tf.math.is_finite(value) for value in last.values()]):
+                break
+            totals = {name: totals[name] + last[name] for name in totals}
+            done += 1
+        count = tf.maximum(tf.cast(done, tf.float32), 1.0)
+        return {name: total / count for name, total in totals.items()}, done, last
+
+    # ------------------------------------------------------------------ host part
+
+    def _fixed_inputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The same latent vectors and test images for every progress frame of this run."""
+        count = self.config.trainer.num_images
+        generator = np.random.default_rng(self.config.seed + 1)
+        codes = generator.standard_normal((count, self.model.latent_dim)).astype(np.float32)
+        return codes, self.data.test_images[:count]
+
+    def _samples(self) -> np.ndarray:
+        return self.model.decode(tf.constant(self.fixed_codes)).numpy()
+
+    def _reconstructions(self) -> np.ndarray:
+        """Originals and reconstructions in alternating rows of eight."""
+        images = scale(tf.constant(self.fixed_images), self.model.pixel_range, self.config.dataset.binarize)
+        originals = self.model.to_display(images).numpy()
+        rebuilt = self.model.reconstruct(images).numpy()
+        columns = 8
+        rows = []
+        for start in range(0, len(originals), columns):
+            rows += [originals[start : start + columns], rebuilt[start : start + columns]]
+        return np.concatenate(rows)
+
+    def _write_images(self, step: int) -> None:
+        """Progress frame from the fixed inputs, plus the same grids in TensorBoard."""
+        if not self.is_chief:
+            return
+        grids = {}
+        if self.model.has_encoder:
+            grids["reconstructions"] = tile(self._reconstructions(), columns=8)
+        if self.model.name != "ae":  # an AE has no prior to sample from
+            grids["samples"] = tile(self._samples())
+        frame = grids.get("samples", grids.get("reconstructions"))
+        save_png(frame, self.run_dir / rundir.PROGRESS_DIR / f"step_{step:07d}.png")
+        with self.writer.as_default(step=step):
+            for name, grid in grids.items():
+                tf.summary.image(name, grid[None])
+
+    def _write_scalars(self, step: int, metrics: dict[str, float], images_per_second: float) -> None:
+        if not self.is_chief:
+            return
+        with self.writer.as_default(step=step):
+            for name, value in metrics.items():
+                tf.summary.scalar(f"train/{name}", value)
+            tf.summary.scalar("train/images_per_second", images_per_second)
+        record = {"step": step, "images_per_second": images_per_second, **metrics}
+        append_text(self.run_dir / rundir.HISTORY_FILE, json.dumps(record) + "\n")
+
+    def _trim_history(self, step: int) -> None:
+        """Drop history lines past the restored step (written after the last checkpoint of a killed run)."""
+        path = self.run_dir / rundir.HISTORY_FILE
+        if self.is_chief and path.exists():
+            lines = [line for line in path.read_text().splitlines() if line.strip()]
+            kept = [line for line in lines if json.loads(line)["step"] <= step]
+            write_text_atomically(path, "".join(line + "\n" for line in kept))
+
+    def _final_pictures(self) -> None:
+        if not self.is_chief:
+            return
+        if self.model.has_encoder:
+            save_png(tile(self._reconstructions(), columns=8), self.run_dir / "reconstructions.png")
+        if self.model.name != "ae":
+            save_png(tile(self._samples()), self.run_dir / "samples.png")
+
+    def train(self) -> TrainResult:
+        config = self.config.trainer
+        if self.is_chief:
+            self.checkpoints.remove_leftovers()
+        restored = self.checkpoints.restore_latest()
+        start = int(self.step.numpy())
+        if restored:
+            log.info("resuming from %s at step %d of %d", restored, start, self.steps)
+            self._trim_history(start)
+        log.info("running on %s, %s%s", self.runtime.devices, self.runtime.precision, ", XLA" if self.runtime.jit_compile else "")
+        if start >= self.steps:
+            log.info("run already reached step %d of %d: nothing to do", start, self.steps)
+            return TrainResult(self.run_dir, start, {}, 0)
+        if start == 0:
+            self._write_images(0)
+        log_hparams(self.writer, self.config, self.steps, self.run_dir)
+        self.batches.start(start)
+
+        metrics: dict[str, float] = {}
+        reporter = ProgressReporter(self.steps, start)
+        interval_images, interval_start = 0, time.perf_counter()
+        try:
+            with _StopSignals() as stop:
+                while int(self.step.numpy()) < self.steps:
+                    step = int(self.step.numpy())
+                    length = loop_length(step, self.steps, config)
+                    loop_metrics, done, last_metrics = self._train_loop(tf.constant(length, tf.int64))
+                    if int(done) < length:
+                        self._stop_non_finite(step + int(done) + 1, last_metrics)
+                    step = int(self.step.numpy())
+                    metrics = {name: float(value) for name, value in loop_metrics.items()}
+                    interval_images += int(done) * config.batch_size
+                    elapsed = time.perf_counter() - interval_start
+                    images_per_second = interval_images / max(elapsed, 1e-9)
+                    reporter.advance(step, int(done), images_per_second, metrics)
+                    last = step >= self.steps
+                    if step % config.log_every == 0 or last:
+                        reporter.log(step, self.steps, images_per_second, metrics)
+                        self._write_scalars(step, metrics, images_per_second)
+                        interval_images, interval_start = 0, time.perf_counter()
+                    if step % config.image_every == 0 or last:
+                        self._write_images(step)
+                    stopping = self._any_worker_stopping(stop.received is not None)
+                    if step % config.checkpoint_every == 0 or last or stopping:
+                        self.checkpoints.save(step)
+                    if stopping and not last:
+                        raise TrainingInterrupted(
+                            f"stopped at step {step} of {self.steps}; checkpoint saved. "
+                            f"Continue with: genlab train resume={self.run_dir}",
+                            stop.received or signal.SIGTERM,
+                        )
+        except tf.errors.OpError as error:
+            if not self.runtime.role.is_multi_worker:
+                raise
+            raise self._lost_worker(error) from None
+        finally:
+            reporter.close()
+            self.writer.flush()
+        log_session_end(self.writer, int(self.step.numpy()))
+        self._final_pictures()
+        traces = self._train_loop.experimental_get_tracing_count()
+        log.info("finished at step %d: %s", int(self.step.numpy()), format_metrics(metrics))
+        if self.runtime.role.is_multi_worker:  # every worker prints it: they must agree
+            log.info("%s: weights sha256 %s", self.runtime.role.name, weights_fingerprint(self.model))
+        return TrainResult(self.run_dir, int(self.step.numpy()), metrics, traces)
+
+    def _lost_worker(self, error: tf.errors.OpError) -> GenlabError:
+        """A worker that died (or a broken connection) aborts every collective of the others."""
+        lines = [line.strip() for line in str(error.message).splitlines() if "aborted by" in line]
+        reason = lines[0] if lines else type(error).__name__
+        latest = self.checkpoints.latest()
+        return GenlabError(
+            f"lost contact with another worker after step {int(self.step.numpy())} ({reason}); "
+            f"the run keeps {latest or 'no checkpoint yet'}: start every worker again to continue"
+        )
+
+    def _any_worker_stopping(self, stopping: bool) -> bool:
+        """Whether any worker received a stop signal, so that all stop after the same step."""
+        if not self.runtime.role.is_multi_worker:
+            return stopping
+        return bool(self._count_stopping(tf.constant(float(stopping))) > 0)
+
+    @tf.function
+    def _count_stopping(self, flag: tf.Tensor) -> tf.Tensor:
+        per_replica = self.strategy.run(tf.identity, args=(flag,))
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    def _stop_non_finite(self, bad_step: int, metrics: dict[str, tf.Tensor]) -> None:
+        latest = self.checkpoints.latest()
+        kept = f"the last good checkpoint is {latest}" if latest else "no checkpoint was written"
+        values = format_metrics({name: float(value) for name, value in metrics.items()})
+        raise GenlabError(
+            f"non-finite loss at step {bad_step} ({values}); training stopped and {kept}. "
+            "Try a lower optimizer.learning_rate."
+        )
+
+
+def weights_fingerprint(model: Any) -> str:
+    """A hash of every network weight's bytes, in a fixed order."""
+    digest = hashlib.sha256()
+    for name, trackable in sorted(model.trackables().items()):
+        if isinstance(trackable, keras.Model):
+            for variable in trackable.weights:
+                digest.update(name.encode() + variable.path.encode())
+                digest.update(np.asarray(variable.numpy()).tobytes())
+    return digest.hexdigest()
+
+
+def _replica_batch_size(batch_size: int, replicas: int) -> int:
+    """trainer.batch_size is the global batch: it must split evenly over the replicas."""
+    if batch_size % replicas:
+        raise GenlabError(
+            f"trainer.batch_size={batch_size} does not split evenly over {replicas} replicas; "
+            f"use a multiple of {replicas}"
+        )
+    return batch_size // replicas
+
+
+def train(config: Any, run_dir: Path) -> TrainResult:
+    return Trainer(config, run_dir).train()
