@@ -147,3 +147,11 @@ def test_config_commands_and_data_import_no_tensorflow(module: str) -> None:
     check = f"import sys, {module}; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_package_ships_in_the_wheel() -> None:
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    packages = {module_name(path) for path in PACKAGE.rglob("__init__.py") if "conf" not in path.relative_to(PACKAGE).parts[:1]}
+    assert packages - listed == set()
