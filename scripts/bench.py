@@ -23,7 +23,7 @@ pipeline, so it fills its shuffle buffer once, during warm-up (about 40 ms an
 epoch that a literal per-epoch loop would pay again). The reference computes in
 float32 as the tutorials do; genlab in whatever ``trainer.precision`` gives.
 
-Training FLOPs per image are counted from the networks (genlab.train.flops); the
+Training FLOPs per image are counted from the networks (genlab.training.flops); the
 achieved rate is compared with the float32 matrix-multiply rate measured here.
 The header says how much CPU time other processes took while measuring: figures
 taken on a busy machine are not comparable.
@@ -240,7 +240,7 @@ def compose(overrides: list[str]):
 
     from genlab.config.checks import validate
 
-    from genlab.config.schema import register_schemas
+    from genlab.config.store import register_schemas
     from genlab.rundir.layout import register_resolvers
 
     register_schemas()
@@ -250,7 +250,7 @@ def compose(overrides: list[str]):
 
 
 def make_trainer(overrides: list[str], run_dir: Path):
-    from genlab.train.trainer import Trainer
+    from genlab.training.trainer import Trainer
 
     run_dir.mkdir(parents=True, exist_ok=True)
     return Trainer(compose(overrides), run_dir)
@@ -260,7 +260,7 @@ def run_genlab_steps(trainer, steps: int) -> dict[str, float]:
     """``steps`` optimizer steps through the compiled loop, called and read back as ``train`` does."""
     import tensorflow as tf
 
-    from genlab.train.schedule import loop_length
+    from genlab.training.schedule import loop_length
 
     metrics: dict[str, float] = {}
     remaining = steps
@@ -470,8 +470,8 @@ def _cross_entropy(labels, logits):
 
 
 def training_flops_per_image(model) -> int:
-    """FLOPs of one training step per image, from the model's networks (see genlab.train.flops)."""
-    from genlab.train import flops
+    """FLOPs of one training step per image, from the model's networks (see genlab.training.flops)."""
+    from genlab.training import flops
 
     if model.name == "gan":
         # D on real images and on fakes for its own loss, plus the generator's gradient

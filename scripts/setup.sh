@@ -19,6 +19,11 @@ fi
 echo "setup: installing genlab$extras and its dependencies"
 # setuptools warns about the editable layout on every install; the warning is not actionable.
 PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -e ".$extras"
+if [ "${1:-}" = "test" ]; then
+    # The tests plug in a model from another package, as a user's own would be.
+    echo "setup: installing the example model package (examples/genlab_example)"
+    PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet --no-deps ./examples/genlab_example
+fi
 
 fashion=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 if [ ! -f "$fashion" ] && command -v apt-get >/dev/null 2>&1; then

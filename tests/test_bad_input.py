@@ -36,7 +36,7 @@ from conftest import Result, run_genlab, tiny_train_args
 from genlab.cli import COMMANDS
 from genlab.commands.app import config_error_message
 from genlab.config.checks import validate
-from genlab.config.schema import register_schemas
+from genlab.config.store import register_schemas
 from genlab.data import load_dataset
 from genlab.errors import GenlabError
 from genlab.commands.evaluate import checked, run_evaluate, run_report

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from conftest import run_genlab
 from genlab.config.checks import validate
-from genlab.config.schema import register_schemas
+from genlab.config.store import register_schemas
 from genlab.errors import ConfigError
 from genlab.rundir.layout import register_resolvers
 
@@ -114,7 +114,11 @@ def test_help_lists_commands_and_groups(tmp_path: Path) -> None:
     assert "unknown command 'trian'" in unknown.stderr and "train" in unknown.stderr
     train_help = run_genlab("train", "--help", cwd=tmp_path)
     assert train_help.returncode == 0
-    for group in ("model: ae, gan, vae", "optimizer: adam, rmsprop, sgd", "trainer: default"):
+    from genlab.config.models import model_specs
+
+    installed = ", ".join(sorted(model_specs()))  # genlab's own and the example package's (tests/test_plugins.py)
+    assert {"ae", "gan", "vae", "mlp_vae"} <= set(model_specs())
+    for group in (f"model: {installed}", "optimizer: adam, rmsprop, sgd", "trainer: default"):
         assert group in train_help.stdout
     assert not (tmp_path / "outputs").exists()
 

@@ -61,7 +61,7 @@ def test_no_sum_of_more_than_two_terms_is_left_to_addn(overrides: list[str], idx
     from test_config import compose_train
 
     from genlab.config.checks import validate
-    from genlab.train.trainer import Trainer
+    from genlab.training.trainer import Trainer
 
     base = [*idx_256_args, *overrides, "trainer.micro_batches=4" if "trainer.micro_batches=3" not in overrides else ""]
     for deterministic in (False, True):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import GENLAB, run_genlab, tiny_train_args
-from genlab.train.cluster import cluster_role
+from genlab.training.cluster import cluster_role
 from genlab.errors import ConfigError
 from test_train_cli import history
 

@@ -5,7 +5,7 @@ import keras
 import pytest
 from keras import layers
 
-from genlab.train import flops
+from genlab.training import flops
 from genlab.config.schema import ConvNetConfig
 from genlab.models import nets
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from genlab.errors import ConfigError
 from genlab.data.pixels import scale
-from genlab.train.batches import InMemoryBatches, StreamedBatches, make_batches
+from genlab.training.batches import InMemoryBatches, StreamedBatches, make_batches
 
 
 class ArrayRecords:

@@ -16,9 +16,10 @@ PACKAGE = Path(genlab.__file__).parent
 # or from parts of its own layer where the parts' graph stays without a circle.
 LAYERS = {
     "__init__": 7,
+    "api": 6,
     "cli": 6,
     "commands": 5,
-    "train": 4,
+    "training": 4,
     "evaluate": 4,
     "render": 4,
     "rundir": 3,
@@ -30,7 +31,7 @@ LAYERS = {
     "files": 1,
     "native_output": 1,
 }
-TOP_LEVEL_MODULES = {"__init__", "cli", "errors", "files", "native_output"}
+TOP_LEVEL_MODULES = {"__init__", "api", "cli", "errors", "files", "native_output"}
 
 
 def module_name(path: Path) -> str:
@@ -96,7 +97,7 @@ def test_only_a_few_modules_sit_at_the_top() -> None:
     top = {path.stem for path in PACKAGE.glob("*.py")}
     assert top == TOP_LEVEL_MODULES
     assert {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists()} == {
-        "commands", "config", "rundir", "train", "models", "data", "render", "evaluate", "metrics",
+        "commands", "config", "rundir", "training", "models", "data", "render", "evaluate", "metrics",
     }  # fmt: skip
 
 
@@ -123,13 +124,14 @@ def test_no_import_circle_between_modules_or_parts() -> None:
     assert find_cycle(parts) is None
 
 
-def test_only_the_dispatcher_imports_the_commands() -> None:
+def test_only_the_dispatchers_import_the_commands() -> None:
+    """The command line's (cli) and Python's (api)."""
     importers = {
         module
         for module, targets in import_graph().items()
         if part_of(module) != "commands" and any(part_of(target) == "commands" for target in targets)
     }
-    assert importers == {"genlab.cli"}
+    assert importers == {"genlab.cli", "genlab.api"}
 
 
 def test_a_cycle_is_found() -> None:
@@ -147,6 +149,30 @@ def test_config_commands_and_data_import_no_tensorflow(module: str) -> None:
     check = f"import sys, {module}; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def model_name_comparisons(source: str) -> list[str]:
+    """Comparisons of a model's name (``model.name == "vae"``, ``config.model.name in (...)``)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            for operand in (node.left, *node.comparators):
+                text = ast.unparse(operand)
+                if isinstance(operand, ast.Attribute) and operand.attr == "name" and "model" in text.split(".")[-2]:
+                    found.append(ast.unparse(node))
+    return found
+
+
+def test_commands_ask_the_model_what_it_can_do_never_its_name() -> None:
+    assert model_name_comparisons('if job.run.model.name != "ae": pass\nx = cfg.model.name in ("vae",)') == [
+        "job.run.model.name != 'ae'", "cfg.model.name in ('vae',)",
+    ]  # fmt: skip
+    outside_models = {
+        name: model_name_comparisons(path.read_text())
+        for name, path in source_files().items()
+        if part_of(name) != "models"
+    }
+    assert {name: found for name, found in outside_models.items() if found} == {}
 
 
 def test_every_package_ships_in_the_wheel() -> None:

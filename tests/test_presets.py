@@ -10,7 +10,7 @@ from hydra import compose, initialize_config_module
 
 from conftest import train_presets
 from genlab.config.checks import validate
-from genlab.config.schema import register_schemas
+from genlab.config.store import register_schemas
 from genlab.rundir.layout import register_resolvers
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

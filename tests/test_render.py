@@ -12,8 +12,8 @@ from PIL import Image
 
 from genlab.render.gif import count_frames, frame_duration_ms, save_gif, there_and_back
 from genlab.render.grid import LABEL_GAP, grid_layout, line_height, save_png, text_width, tile, to_uint8
+from genlab.rundir.saved_run import GaussianFit
 from genlab.render.latent import (
-    GaussianFit,
     attribute_vector,
     lerp,
     manifold,
@@ -286,7 +286,7 @@ def test_attributes_are_class_names_or_0_1_attributes() -> None:
 
     pictures = images(4, 4, 4)
     labelled = ImageSet("mnist", pictures, pictures, np.array([0, 1, 2, 1]), np.array([1, 0, 1, 2]), ["a", "b", "c"])
-    job = SimpleNamespace(data=labelled, info={"name": "mnist", "class_names": ["a", "b", "c"]})
+    job = SimpleNamespace(run=SimpleNamespace(data=labelled, info={"name": "mnist", "class_names": ["a", "b", "c"]}))
     np.testing.assert_array_equal(attribute_flags(job, "b"), [True, False, True, False])
     with pytest.raises(GenlabError, match="attribute=z is not a class or attribute of mnist; valid: a, b, c"):
         check_attribute_name(job, "z")
@@ -298,7 +298,7 @@ def test_attributes_are_class_names_or_0_1_attributes() -> None:
         train_attributes=np.zeros((4, 2), np.uint8),
         test_attributes=np.array([[1, 0], [0, 0], [1, 1], [0, 1]], np.uint8),
     )
-    job = SimpleNamespace(data=faces, info={"name": "celeba", "class_names": None})
+    job = SimpleNamespace(run=SimpleNamespace(data=faces, info={"name": "celeba", "class_names": None}))
     check_attribute_name(job, "Smiling")  # nothing recorded in the run to check against: the data decides
     np.testing.assert_array_equal(attribute_flags(job, "Male"), [False, False, True, True])
     with pytest.raises(GenlabError, match="valid: Smiling, Male"):

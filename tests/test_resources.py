@@ -10,9 +10,9 @@ import pytest
 from hydra import compose, initialize_config_module
 
 from conftest import run_genlab, tiny_train_args
-from genlab.train import resources
+from genlab.training import resources
 from genlab.config.checks import validate
-from genlab.config.schema import register_schemas
+from genlab.config.store import register_schemas
 from genlab.errors import ConfigError, GenlabError
 from genlab.rundir.layout import register_resolvers
 from test_presets import PRESETS, experiment_override

@@ -1,4 +1,4 @@
-"""How long a run trains and where its compiled calls end (genlab.train.schedule), without TensorFlow."""
+"""How long a run trains and where its compiled calls end (genlab.training.schedule), without TensorFlow."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from conftest import run_genlab
 from genlab.config.schema import TrainerConfig
 from genlab.errors import ConfigError
-from genlab.train.schedule import AUTO_LOOP_STEPS, describe_budget, loop_length, total_steps
+from genlab.training.schedule import AUTO_LOOP_STEPS, describe_budget, loop_length, total_steps
 
 
 def call_ends(trainer: TrainerConfig, total: int, start: int = 0) -> list[int]:

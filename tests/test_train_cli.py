@@ -197,7 +197,7 @@ def test_loop_is_traced_once(idx_dir: Path, tmp_path: Path) -> None:
     from test_config import compose_train
 
     from genlab.config.checks import validate
-    from genlab.train.trainer import Trainer
+    from genlab.training.trainer import Trainer
 
     tiny = [arg for arg in tiny_train_args("ae", []) if arg.startswith(("trainer.", "model.", "latent_dim"))]
     overrides = [

@@ -14,13 +14,8 @@ from omegaconf import DictConfig
 from genlab.commands.app import exit_on_user_error, hydra_command
 from genlab.config.checks import validate
 from genlab.config.render import register_render_schemas
-from genlab.render.codes import render_latents
-from genlab.render.images import render_manifold, render_reconstruct, render_sample
 from genlab.render.job import RenderJob
-from genlab.render.paths import render_arithmetic, render_interpolate, render_traverse
-from genlab.render.progress import render_progress
-
-Renderer = Callable[[RenderJob], None]
+from genlab.render.renderers import RENDERERS, Renderer
 
 register_render_schemas()
 
@@ -49,11 +44,11 @@ def render_command(command: str, renderer: Renderer) -> Callable[[], None]:
     return hydra_command(command, app)
 
 
-sample = render_command("sample", render_sample)
-reconstruct = render_command("reconstruct", render_reconstruct)
-progress = render_command("progress", render_progress)
-traverse = render_command("traverse", render_traverse)
-interpolate = render_command("interpolate", render_interpolate)
-manifold = render_command("manifold", render_manifold)
-latents = render_command("latents", render_latents)
-arithmetic = render_command("arithmetic", render_arithmetic)
+sample = render_command("sample", RENDERERS["sample"])
+reconstruct = render_command("reconstruct", RENDERERS["reconstruct"])
+progress = render_command("progress", RENDERERS["progress"])
+traverse = render_command("traverse", RENDERERS["traverse"])
+interpolate = render_command("interpolate", RENDERERS["interpolate"])
+manifold = render_command("manifold", RENDERERS["manifold"])
+latents = render_command("latents", RENDERERS["latents"])
+arithmetic = render_command("arithmetic", RENDERERS["arithmetic"])

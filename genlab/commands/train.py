@@ -12,22 +12,26 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from genlab import rundir
-from genlab.train.cluster import ClusterRole, cluster_role
+from genlab.training.cluster import ClusterRole, cluster_role
 from genlab.commands.app import HeldLogFile, exit_on_user_error, file_error_message
-from genlab.config.schema import register_schemas
+from genlab.config.store import register_schemas
 from genlab.data import load_dataset
 from genlab.errors import GenlabError
 from genlab.files import failed_file
 from genlab.native_output import import_tensorflow_quietly
 from genlab.commands.parallel_sweep import exits_as_failed_jobs
-from genlab.train.resources import check_resources
-from genlab.train.schedule import check_batch_size, describe_budget, total_steps
+from genlab.training.resources import check_resources
+from genlab.training.schedule import check_batch_size, describe_budget, total_steps
 from genlab.rundir.saved_config import prepare_run
 
 log = logging.getLogger("genlab.train")
 
 register_schemas()
 rundir.register_resolvers()
+
+# The run directory of every job this process finished (trained, or found done): how
+# genlab.train() in Python learns where its run went.
+finished_runs: list[Path] = []
 
 
 def _already_finished(run_dir: Path, steps: int) -> bool:
@@ -38,6 +42,7 @@ def _already_finished(run_dir: Path, steps: int) -> bool:
     # On the console only: the run's train.log stays as it was.
     print(f"{run_dir} already reached step {step} of {steps}: nothing to do", file=sys.stderr)
     print(f"run directory: {run_dir}")
+    finished_runs.append(run_dir)
     return True
 
 
@@ -108,7 +113,7 @@ def train(cfg: DictConfig) -> None:
                     describe_budget(config.trainer, data.num_train),
                 )
                 import_tensorflow_quietly()
-                from genlab.train.trainer import Trainer, TrainingInterrupted
+                from genlab.training.trainer import Trainer, TrainingInterrupted
 
                 trainer = Trainer(config, run_dir, data)
                 if role.is_chief:
@@ -131,3 +136,4 @@ def train(cfg: DictConfig) -> None:
                     rundir.discard_unstarted(run_dir)
                 raise
         print(f"run directory: {result.run_dir}")
+        finished_runs.append(Path(result.run_dir))

@@ -1,4 +1,4 @@
-"""Typed schemas for every config group, registered in Hydra's ConfigStore.
+"""Typed schemas for every config group of training (genlab.config.store registers them with Hydra).
 
 Hydra checks types and unknown keys while it composes (each group YAML extends
 its schema from ``schema/<group>/<name>``). Ranges and cross-key rules live in
@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from genlab.config.checks import require, require_choice, require_positive, require_whole_numbers
@@ -239,7 +238,7 @@ class TrainerConfig:
     checkpoint_every: int = 500
     max_to_keep: int = 3
     num_images: int = 64  # images in every sample grid and progress frame
-    check_resources: bool = True  # refuse a model whose weights or checkpoints cannot fit (genlab.train.resources)
+    check_resources: bool = True  # refuse a model whose weights or checkpoints cannot fit (genlab.training.resources)
     strategy: str = "auto"  # auto | default | mirrored | multi_worker
     cpu_devices: int = 1  # logical devices the CPU is split into (mirrored without GPUs)
     precision: str = "auto"  # auto | float32 | mixed_float16 | mixed_bfloat16
@@ -288,7 +287,7 @@ class TrainerConfig:
         return None if self.micro_batches == "auto" else int(self.micro_batches)
 
     def loop_steps(self) -> int | None:
-        """trainer.steps_per_loop as a number, None for auto (genlab.train.schedule)."""
+        """trainer.steps_per_loop as a number, None for auto (genlab.training.schedule)."""
         return None if self.steps_per_loop == "auto" else int(self.steps_per_loop)
 
 
@@ -333,30 +332,4 @@ def uses_batch_norm(model: Any) -> bool:
     return any(getattr(getattr(model, entry.name), "batch_norm", False) for entry in dataclasses.fields(model))
 
 
-MODEL_SCHEMAS = {"ae": AEConfig, "vae": VAEConfig, "gan": GANConfig}
 OPTIMIZER_SCHEMAS = {"adam": AdamConfig, "rmsprop": RMSpropConfig, "sgd": SGDConfig}
-
-
-def register_schemas() -> None:
-    """Store every schema where the group YAML files extend them from."""
-    store = ConfigStore.instance()
-    store.store(name="train_schema", node=TrainConfig)
-    for name, schema in MODEL_SCHEMAS.items():
-        store.store(group="schema/model", name=name, node=schema)
-    for name, schema in OPTIMIZER_SCHEMAS.items():
-        store.store(group="schema/optimizer", name=name, node=schema)
-    store.store(group="schema/dataset", name="dataset", node=DatasetConfig)
-    store.store(group="schema/trainer", name="trainer", node=TrainerConfig)
-
-
-def config_groups_text() -> str:
-    """The user-facing config groups and their options, for `--help` (schema groups left out)."""
-    from importlib.resources import files
-
-    root = files("genlab.conf")
-    lines = []
-    for group in sorted(entry.name for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith("_")):
-        options = sorted(entry.name[: -len(".yaml")] for entry in root.joinpath(group).iterdir() if entry.name.endswith(".yaml"))
-        if options:
-            lines.append(f"{group}: {', '.join(options)}")
-    return "\n".join(lines)

@@ -18,7 +18,7 @@ import logging
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,16 +27,16 @@ from genlab.errors import GenlabError
 from genlab.config.evaluate import EvaluationSettings
 from genlab.files import write_text_atomically
 from genlab.rundir.restore import find_checkpoint
+from genlab.rundir.saved_run import FIT_EXAMPLES
 
 if TYPE_CHECKING:
-    from genlab.rundir.restore import RestoredRun
+    from genlab.rundir.saved_run import SavedRun
 
 log = logging.getLogger("genlab.evaluate")
 
 METRICS_FILE = "metrics.json"
 TENSORBOARD_PREFIX = "eval/"
 ACTIVE_KL = 0.01  # nats: a latent dimension whose mean KL is above this carries information
-FIT_EXAMPLES = 10000  # autoencoder: training codes the sampling Gaussian is fitted to (as `genlab sample`)
 # independent random streams, so adding a metric never changes another one's numbers
 STREAMS = {"test_subset": 1, "samples": 2, "likelihood_subset": 3, "likelihood_noise": 4, "kid": 5}
 
@@ -145,13 +145,6 @@ def format_table(evaluation: Evaluation) -> str:
 # ----------------------------------------------------------------------------- the evaluator
 
 
-def _batched(function: Callable[[Any], Any], images: Any, batch_size: int) -> np.ndarray:
-    """``function`` over slices of ``images`` (a numpy array or on-disk records), concatenated."""
-    return np.concatenate(
-        [np.asarray(function(images[start : start + batch_size])) for start in range(0, len(images), batch_size)]
-    )
-
-
 def _subset(rng: np.random.Generator, total: int, count: int) -> np.ndarray:
     """``count`` sorted indices below ``total`` (all of them when count >= total)."""
     return np.arange(total) if count >= total else np.sort(rng.choice(total, count, replace=False))
@@ -222,63 +215,53 @@ class Evaluator:
     def evaluate(self, checkpoint: str) -> Evaluation:
         import keras
 
-        from genlab.rundir.restore import restore_run
+        from genlab.rundir.saved_run import SavedRun
 
-        restored = restore_run(checkpoint)
+        run = SavedRun(checkpoint, batch_size=self.settings.batch_size)
+        model = run.model  # restored before the seed is set, as every evaluation of the run
         keras.utils.set_random_seed(self.settings.seed)
-        config, model = restored.config, restored.model
-        data = self._dataset(config.dataset)
+        run.data = data = self._dataset(run.config.dataset)
         num_test = len(data.test_images)
         if num_test < 4:
-            raise GenlabError(f"{restored.run_dir}: the test split has only {num_test} images; evaluating needs at least 4")
-        log.info("evaluating %s at step %d on %d %s test images", model.name, restored.step, num_test, data.name)
+            raise GenlabError(f"{run.run_dir}: the test split has only {num_test} images; evaluating needs at least 4")
+        log.info("evaluating %s at step %d on %d %s test images", model.name, run.step, num_test, data.name)
         evaluation = Evaluation(
-            run_dir=restored.run_dir,
-            checkpoint=relative_checkpoint(restored.run_dir, restored.checkpoint),
-            step=restored.step,
+            run_dir=run.run_dir,
+            checkpoint=relative_checkpoint(run.run_dir, run.checkpoint),
+            step=run.step,
             model=model.name,
             dataset=data.name,
             settings=self.settings.key(),
             counts={"test_images": num_test},
         )
         if model.has_encoder:
-            self._reconstruction(restored, data, evaluation)
-        if model.name == "vae":
-            self._likelihood(restored, data, evaluation)
-        self._sample_quality(restored, data, evaluation)
+            self._reconstruction(run, evaluation)
+        if model.has_posterior:
+            self._likelihood(run, evaluation)
+        self._sample_quality(run, evaluation)
         self._write(evaluation)
         return evaluation
 
     # ------------------------------------------------------------------ the parts
 
-    def _scaled(self, restored: "RestoredRun", images: np.ndarray) -> Any:
-        from genlab.data.pixels import scale
-
-        return scale(images, restored.model.pixel_range, restored.config.dataset.binarize)
-
-    def _reconstruction(self, restored: "RestoredRun", data: Any, evaluation: Evaluation) -> None:
+    def _reconstruction(self, run: "SavedRun", evaluation: Evaluation) -> None:
         from genlab.metrics.reconstruction import mse_per_image, psnr_per_image
 
-        model = restored.model
+        model = run.model
 
         def errors(images: np.ndarray) -> np.ndarray:
-            inputs = self._scaled(restored, images)
+            inputs = run.scaled(images)
             return mse_per_image(np.asarray(model.to_display(inputs)), np.asarray(model.reconstruct(inputs)))
 
-        mse = _batched(errors, data.test_images, self.settings.batch_size)
+        mse = run.batched(errors, run.data.test_images)
         evaluation.metrics["mse"] = float(mse.mean())
         evaluation.metrics["psnr"] = float(psnr_per_image(mse).mean())
 
-    def _likelihood(self, restored: "RestoredRun", data: Any, evaluation: Evaluation) -> None:
+    def _likelihood(self, run: "SavedRun", evaluation: Evaluation) -> None:
         from genlab.metrics.elbo import bounds_from_log_weights, importance_log_weights, kl_per_dimension
 
-        model, settings = restored.model, self.settings
-        both = _batched(
-            lambda images: np.concatenate(model.posterior(self._scaled(restored, images)), axis=-1),
-            data.test_images,
-            settings.batch_size,
-        )
-        per_dimension = kl_per_dimension(both[:, : model.latent_dim], both[:, model.latent_dim :])
+        model, settings, test_images = run.model, self.settings, run.data.test_images
+        per_dimension = kl_per_dimension(*run.posterior(test_images))
         active = int(np.sum(per_dimension > ACTIVE_KL))
         evaluation.kl_per_dimension = [float(value) for value in per_dimension]
         evaluation.metrics["kl"] = float(per_dimension.sum())
@@ -291,21 +274,21 @@ class Evaluator:
             log.warning("%s", note)
             evaluation.notes.append(note)
 
-        count = len(data.test_images) if settings.nll_n is None else min(settings.nll_n, len(data.test_images))
-        images = data.test_images[_subset(self._rng("likelihood_subset"), len(data.test_images), count)]
+        count = len(test_images) if settings.nll_n is None else min(settings.nll_n, len(test_images))
+        images = test_images[_subset(self._rng("likelihood_subset"), len(test_images), count)]
         log.info("ELBO and NLL: %d test images x %d importance samples", count, settings.k)
         weights = importance_log_weights(
             images,
-            lambda batch: self._scaled(restored, batch),
-            lambda inputs: model.posterior(inputs),
-            lambda codes: model.decoder(codes, training=False),
-            restored.config.model.reconstruction_loss,
+            run.scaled,
+            model.posterior,
+            model.decoder_logits,
+            model.reconstruction_loss,
             settings.k,
             self._rng("likelihood_noise"),
             settings.batch_size,
         )
         elbo, log_likelihood = bounds_from_log_weights(weights)
-        dimensions = math.prod(data.image_shape) * math.log(2.0)
+        dimensions = math.prod(run.data.image_shape) * math.log(2.0)
         evaluation.counts["likelihood_images"] = count
         evaluation.metrics["elbo"] = float(elbo.mean())
         evaluation.metrics["elbo_bits_per_dim"] = float(-elbo.mean() / dimensions)
@@ -313,31 +296,18 @@ class Evaluator:
         evaluation.metrics["nll_stderr"] = float(log_likelihood.std(ddof=1) / math.sqrt(count)) if count > 1 else 0.0
         evaluation.metrics["nll_bits_per_dim"] = float(-log_likelihood.mean() / dimensions)
 
-    def _sample_codes(self, restored: "RestoredRun", data: Any, count: int) -> np.ndarray:
-        model, rng = restored.model, self._rng("samples")
-        if model.name != "ae":
-            return rng.standard_normal((count, model.latent_dim)).astype(np.float32)
-        from genlab.render.latent import GaussianFit
-
-        codes = _batched(
-            lambda images: model.encode(self._scaled(restored, images)),
-            data.train_images[:FIT_EXAMPLES],
-            self.settings.batch_size,
-        )
-        return GaussianFit.fit(codes).sample(rng, count)
-
-    def _sample_quality(self, restored: "RestoredRun", data: Any, evaluation: Evaluation) -> None:
+    def _sample_quality(self, run: "SavedRun", evaluation: Evaluation) -> None:
         from genlab.metrics.frechet import frechet_distance_of, kernel_inception_distance
 
-        model, settings = restored.model, self.settings
+        model, settings, data = run.model, self.settings, run.data
         count = min(settings.n, len(data.test_images))
         evaluation.counts["fd_images"] = count
         real = data.test_images[_subset(self._rng("test_subset"), len(data.test_images), count)]
-        samples = _batched(model.decode, self._sample_codes(restored, data, count), settings.batch_size)
-        extractors = self._extractors(data, restored.config.dataset, evaluation.notes)
+        samples = run.decode(run.sample_codes(self._rng("samples"), count, fit_examples=FIT_EXAMPLES))
+        extractors = self._extractors(data, run.config.dataset, evaluation.notes)
         for name, extractor in extractors.items():
             log.info("%s features of %d samples and %d test images", name, count, count)
-            real_features = _batched(lambda images: extractor.features(_unit(images)), real, settings.batch_size)
+            real_features = run.batched(lambda images: extractor.features(_unit(images)), real)
             sample_features = extractor.features(samples)
             evaluation.metrics[f"fd_{name}"] = frechet_distance_of(real_features, sample_features)
             kid, kid_std = kernel_inception_distance(
@@ -347,14 +317,10 @@ class Evaluator:
             evaluation.metrics[f"kid_{name}_std"] = kid_std
             if name == "domain":
                 evaluation.metrics["classifier_accuracy"] = float(extractor.accuracy)
-        if model.name == "gan":
+        if model.has_discriminator:
             low, high = model.pixel_range
-            real_logits = _batched(
-                lambda images: model.discriminator(self._scaled(restored, images), training=False), real, settings.batch_size
-            )
-            fake_logits = _batched(
-                lambda images: model.discriminator(low + images * (high - low), training=False), samples, settings.batch_size
-            )
+            real_logits = run.batched(lambda images: model.discriminate(run.scaled(images)), real)
+            fake_logits = run.batched(lambda images: model.discriminate(low + images * (high - low)), samples)
             evaluation.metrics["d_accuracy_real"] = float(np.mean(real_logits > 0))
             evaluation.metrics["d_accuracy_fake"] = float(np.mean(fake_logits < 0))
 

@@ -206,16 +206,14 @@ def contact_sheet(grids: Sequence[np.ndarray], columns: int | None, padding: int
 
 def sample_grid(run_dir: Path, samples: int, seed: int, padding: int, title: str) -> np.ndarray:
     """The picture of `genlab sample checkpoint=RUN n=samples seed=seed`, with ``title`` above it."""
-    from genlab.config.render import SampleConfig
-    from genlab.render.images import sample_codes
-    from genlab.render.job import RenderJob
+    from genlab.rundir.saved_run import SavedRun
 
-    job = RenderJob("sample", SampleConfig(checkpoint=str(run_dir), seed=seed, n=samples, padding=padding))
+    run = SavedRun(run_dir)
     try:
-        images = job.decode(sample_codes(job, samples, 1.0))
+        images = run.sample(samples, seed)
     except GenlabError as error:  # e.g. an autoencoder whose training data is gone: blank tiles
         log.warning("%s: no samples: %s", run_dir, error)
-        images = np.ones((samples, *job.info["image_shape"]), np.float32)
+        images = np.ones((samples, *run.info["image_shape"]), np.float32)
         title = f"{title} (no samples)"
     return tile(images, None, padding, caption=title)
 

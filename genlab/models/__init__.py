@@ -1,22 +1,29 @@
-"""Models by config name (module name == config name); never from a class path in a file.
+"""Models by config name, among those installed (genlab.config.models); never from a class path in a file.
 
-Only names in MODEL_CLASSES are imported: a model name read from someone else's run
-directory must never be able to import an arbitrary module.
+A model name read from someone else's run directory can only select a model that genlab
+or an installed package registered: it never imports an arbitrary module.
 """
 from __future__ import annotations
 
 import importlib
 
+from genlab.config.models import model_spec
 from genlab.errors import ConfigError
 from genlab.models.base import GenerativeModel, OptimizerFactory
 
-# config name -> class name inside genlab.models.<config name>
-MODEL_CLASSES = {"ae": "AutoEncoder", "vae": "VariationalAutoEncoder", "gan": "GAN"}
+
+def model_class(name: str) -> type[GenerativeModel]:
+    """The GenerativeModel subclass of the installed model ``name``."""
+    spec = model_spec(name)
+    module_name, _, class_name = spec.model.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(f"model {name}: cannot load {spec.model}: {error}") from None
+    if not (isinstance(found, type) and issubclass(found, GenerativeModel)):
+        raise ConfigError(f"model {name}: {spec.model} is not a genlab GenerativeModel")
+    return found
 
 
 def build_model(config, image_shape: tuple[int, int, int], make_optimizer: OptimizerFactory) -> GenerativeModel:
-    if not isinstance(config.name, str) or config.name not in MODEL_CLASSES:
-        raise ConfigError(f"model.name must be one of {', '.join(MODEL_CLASSES)} (got {config.name!r})")
-    module = importlib.import_module(f"genlab.models.{config.name}")
-    model_class = getattr(module, MODEL_CLASSES[config.name])
-    return model_class(config, image_shape, make_optimizer)
+    return model_class(config.name)(config, image_shape, make_optimizer)

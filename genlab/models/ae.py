@@ -24,6 +24,7 @@ def reconstruction_error(kind: str, images: tf.Tensor, logits: tf.Tensor) -> tf.
 class AutoEncoder(GenerativeModel):
     name = "ae"
     metric_names = ("loss", "reconstruction")
+    has_prior = False
 
     def __init__(self, config: AEConfig, image_shape: tuple[int, int, int], make_optimizer: OptimizerFactory):
         self.config = config

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 OptimizerFactory = Callable[[], keras.optimizers.Optimizer]
@@ -14,12 +15,25 @@ class GenerativeModel:
 
     Images inside a model are in ``pixel_range``; ``decode`` and ``reconstruct``
     return display images in [0, 1] whatever the model's range.
+
+    What a model can do is said by its ``has_*`` flags, and the trainer and every command ask
+    them, never the model's name: a model plugged in from another package is treated alike.
     """
 
     name: str = ""
     pixel_range: tuple[float, float] = (0.0, 1.0)
     metric_names: tuple[str, ...] = ()
+    # encode(images) -> codes: reconstructions, latent scatter plots, traversals from a test image
     has_encoder: bool = True
+    # prior_codes(...) draws codes to decode; without a prior, samples come from a Gaussian
+    # fitted to the codes of training images (an autoencoder)
+    has_prior: bool = True
+    # posterior(images) -> (mean, log_variance) of a diagonal Gaussian with a KL to N(0, I) per
+    # dimension, and decoder_logits(codes) scored by reconstruction_loss (bce or mse): the ELBO,
+    # the importance-weighted likelihood, traversals ordered by KL
+    has_posterior: bool = False
+    # discriminate(images) -> logits, real > 0: the discriminator's accuracies in evaluation
+    has_discriminator: bool = False
     latent_dim: int
     # Sizes of the parts a training batch is computed in (genlab.models.micro_batches); one part by default.
     micro_batch_sizes: tuple[int, ...] = ()
@@ -40,6 +54,10 @@ class GenerativeModel:
 
     def encode(self, images: tf.Tensor) -> tf.Tensor:
         raise NotImplementedError(f"model {self.name} has no encoder")
+
+    def prior_codes(self, rng: np.random.Generator, count: int, temperature: float = 1.0) -> np.ndarray:
+        """``count`` codes from the prior, a standard normal, with its spread scaled by ``temperature``."""
+        return (temperature * rng.standard_normal((count, self.latent_dim))).astype(np.float32)
 
     def reconstruct(self, images: tf.Tensor) -> tf.Tensor:
         return self.decode(self.encode(images))

@@ -20,6 +20,7 @@ class GAN(GenerativeModel):
     pixel_range = (-1.0, 1.0)  # tanh generator
     metric_names = ("d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake")
     has_encoder = False
+    has_discriminator = True
 
     def __init__(self, config: GANConfig, image_shape: tuple[int, int, int], make_optimizer: OptimizerFactory):
         self.config = config
@@ -65,6 +66,10 @@ class GAN(GenerativeModel):
             "d_accuracy_real": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
             "d_accuracy_fake": tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)),
         }
+
+    def discriminate(self, images: tf.Tensor) -> tf.Tensor:
+        """The discriminator's logits (real > 0) for images in the model's pixel range."""
+        return self.discriminator(images, training=False)
 
     def decode(self, codes: tf.Tensor) -> tf.Tensor:
         return self.to_display(tf.tanh(self.generator(codes, training=False)))

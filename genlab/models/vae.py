@@ -15,6 +15,8 @@ def kl_to_standard_normal(mean: tf.Tensor, log_variance: tf.Tensor) -> tf.Tensor
 class VariationalAutoEncoder(AutoEncoder):
     name = "vae"
     metric_names = ("loss", "reconstruction", "kl", "elbo")
+    has_prior = True  # a standard normal (the autoencoder it extends has none)
+    has_posterior = True
     config: VAEConfig
 
     def code_units(self) -> int:
@@ -33,6 +35,14 @@ class VariationalAutoEncoder(AutoEncoder):
         kl = tf.reduce_mean(tf.reduce_sum(kl_to_standard_normal(mean, log_variance), axis=-1))
         loss = self.weighted_reconstruction(reconstruction) + self.config.beta * kl
         return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": -(reconstruction + kl)}
+
+    @property
+    def reconstruction_loss(self) -> str:
+        """How decoder_logits score an image: bce (Bernoulli) or mse (Gaussian)."""
+        return self.config.reconstruction_loss
+
+    def decoder_logits(self, codes: tf.Tensor) -> tf.Tensor:
+        return self.decoder(codes, training=False)
 
     def encode(self, images: tf.Tensor) -> tf.Tensor:
         return self.posterior(images)[0]

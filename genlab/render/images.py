@@ -6,27 +6,15 @@ import logging
 import numpy as np
 
 from genlab.render.grid import tile
-from genlab.render.latent import GaussianFit, manifold
+from genlab.render.latent import manifold
 from genlab.render.job import RenderJob
 
 log = logging.getLogger("genlab.render")
 
 
-def sample_codes(job: RenderJob, count: int, temperature: float) -> np.ndarray:
-    """Prior samples, or for an autoencoder (no prior) samples of a Gaussian fitted to training codes."""
-    if job.model.name != "ae":
-        return (temperature * job.rng.standard_normal((count, job.latent_dim))).astype(np.float32)
-    images = job.data.train_images[: job.config.fit_examples]
-    log.info(
-        "an autoencoder has no prior: codes come from a Gaussian fitted to the codes of %d training images",
-        len(images),
-    )
-    return GaussianFit.fit(job.encode(images)).sample(job.rng, count, temperature)
-
-
 def render_sample(job: RenderJob) -> None:
     config = job.config
-    images = job.decode(sample_codes(job, config.n, config.temperature))
+    images = job.run.decode(job.run.sample_codes(job.rng, config.n, config.temperature, config.fit_examples))
     job.write_png(tile(images, config.columns, config.padding), f"{job.name(f'seed{config.seed}')}.png")
 
 
@@ -34,13 +22,13 @@ def render_reconstruct(job: RenderJob) -> None:
     """Random test images (by seed) and their reconstructions, in alternating rows."""
     config = job.config
     job.require_encoder()
-    test_images = job.test_images()
+    test_images = job.run.test_images()
     count = min(config.n, len(test_images))
     if count < config.n:
         log.info("the test set has %d images: showing all of them", count)
     images = test_images[np.sort(job.rng.choice(len(test_images), count, replace=False))]
-    originals = job.display(images)
-    rebuilt = job.decode(job.encode(images))
+    originals = job.run.display(images)
+    rebuilt = job.run.decode(job.run.encode(images))
     job.write_png(
         tile(paired_rows(originals, rebuilt, config.columns), config.columns, config.padding),
         f"{job.name(f'seed{config.seed}')}.png",
@@ -62,7 +50,7 @@ def render_manifold(job: RenderJob) -> None:
     """Two dimensions at standard-normal quantiles (dims[0] left to right, dims[1] bottom to top)."""
     config = job.config
     job.check_dims("dims", config.dims)
-    codes = manifold(job.latent_dim, tuple(config.dims), config.n)
-    images = job.decode(codes)
+    codes = manifold(job.run.latent_dim, tuple(config.dims), config.n)
+    images = job.run.decode(codes)
     first, second = config.dims
     job.write_png(tile(images, config.n, config.padding), f"{job.name(f'dims{first}-{second}')}.png")

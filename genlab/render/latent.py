@@ -1,8 +1,7 @@
 """Latent codes to decode: traversals, paths between two codes, a quantile manifold, attribute
-vectors, and a Gaussian fitted to codes (the autoencoder's stand-in for a prior). Plain numpy."""
+vectors. Plain numpy."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Sequence
 
@@ -97,26 +96,3 @@ def attribute_vector(codes: np.ndarray, has_attribute: np.ndarray) -> np.ndarray
     if mask.all() or not mask.any():
         raise ValueError("an attribute vector needs examples with and without the attribute")
     return (codes[mask].mean(axis=0) - codes[~mask].mean(axis=0)).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class GaussianFit:
-    """A full-covariance Gaussian fitted to codes."""
-
-    mean: np.ndarray
-    covariance: np.ndarray
-
-    @classmethod
-    def fit(cls, codes: np.ndarray) -> "GaussianFit":
-        codes = np.asarray(codes, dtype=np.float64)
-        if codes.ndim != 2 or codes.shape[0] < 2:
-            raise ValueError(f"fitting a Gaussian needs at least 2 codes of shape (N, D), got {codes.shape}")
-        return cls(codes.mean(axis=0), np.atleast_2d(np.cov(codes, rowvar=False)))
-
-    def sample(self, rng: np.random.Generator, count: int, temperature: float = 1.0) -> np.ndarray:
-        """``count`` codes; ``temperature`` scales the spread around the mean (1 = as fitted)."""
-        # An eigendecomposition, unlike Cholesky, also takes the singular covariance of few codes.
-        eigenvalues, eigenvectors = np.linalg.eigh(self.covariance)
-        scale = eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))
-        noise = rng.standard_normal((count, self.mean.shape[0]))
-        return (self.mean + temperature * noise @ scale.T).astype(np.float32)

@@ -24,7 +24,7 @@ def number(value: float) -> str:
 
 def _images(job: RenderJob, codes: np.ndarray) -> np.ndarray:
     """Decode codes of shape (..., D) into display images of shape (..., H, W, C)."""
-    flat = job.decode(codes.reshape(-1, codes.shape[-1]))
+    flat = job.run.decode(codes.reshape(-1, codes.shape[-1]))
     return flat.reshape(*codes.shape[:-1], *flat.shape[1:])
 
 
@@ -32,13 +32,13 @@ def _images(job: RenderJob, codes: np.ndarray) -> np.ndarray:
 
 
 def traversal_dims(job: RenderJob, max_rows: int) -> list[int]:
-    """A VAE's dimensions by decreasing mean KL over test images (the ones it uses), else the first ones."""
-    if job.model.name != "vae":
-        return list(range(min(job.latent_dim, max_rows)))
-    from genlab.models.vae import kl_to_standard_normal
+    """With a posterior, the dimensions by decreasing mean KL over test images (the ones the model
+    uses); else the first ones."""
+    if not job.run.model.has_posterior:
+        return list(range(min(job.run.latent_dim, max_rows)))
+    from genlab.metrics.elbo import kl_per_dimension
 
-    mean, log_variance = job.posterior(job.test_images()[:KL_EXAMPLES])
-    kl = np.asarray(kl_to_standard_normal(mean, log_variance)).mean(axis=0)
+    kl = kl_per_dimension(*job.run.posterior(job.run.test_images()[:KL_EXAMPLES]))
     dims = [int(dim) for dim in np.argsort(-kl, kind="stable")[:max_rows]]
     log.info("dimensions by mean KL: %s", ", ".join(f"z{dim} ({kl[dim]:.3g})" for dim in dims))
     return dims
@@ -49,13 +49,13 @@ def render_traverse(job: RenderJob) -> None:
     config = job.config
     if config.dims is not None:
         job.check_dims("dims", config.dims)
-    if job.model.has_encoder:
+    if job.run.model.has_encoder:
         job.check_index("index", config.index)
-        base = job.encode(job.test_images([config.index]))[0]
+        base = job.run.encode(job.run.test_images([config.index]))[0]
         start = f"index{config.index}"
     else:
-        log.info("a %s model has no encoder: the traversal starts from the zero vector", job.model.name)
-        base = np.zeros(job.latent_dim, np.float32)
+        log.info("a %s model has no encoder: the traversal starts from the zero vector", job.run.model.name)
+        base = np.zeros(job.run.latent_dim, np.float32)
         start = "zero"
     dims = list(config.dims) if config.dims is not None else traversal_dims(job, config.max_rows)
     values = sweep_values(config.columns, config.range)
@@ -89,14 +89,14 @@ def render_traverse(job: RenderJob) -> None:
 def render_interpolate(job: RenderJob) -> None:
     """From the code of test image a to that of b (a GAN: from the code of seed a to that of seed b)."""
     config = job.config
-    if job.model.has_encoder:
+    if job.run.model.has_encoder:
         job.check_index("a", config.a)
         job.check_index("b", config.b)
-        start, end = job.encode(job.test_images([config.a, config.b]))
+        start, end = job.run.encode(job.run.test_images([config.a, config.b]))
     else:
-        start, end = (np.random.default_rng(seed).standard_normal(job.latent_dim) for seed in (config.a, config.b))
+        start, end = (np.random.default_rng(seed).standard_normal(job.run.latent_dim) for seed in (config.a, config.b))
     codes = INTERPOLATIONS[config.method](start, end, config.steps)
-    images = job.decode(codes)
+    images = job.run.decode(codes)
     stem = job.name(f"{config.a}-{config.b}", config.method)
     job.write_png(tile(images, config.steps, config.padding), f"{stem}.png")
     weights = np.linspace(0.0, 1.0, config.steps)
@@ -117,14 +117,14 @@ def _unknown(attribute: str, dataset: object, valid: list[str]) -> str:
 
 def check_attribute_name(job: RenderJob, attribute: str) -> None:
     """Refuse an unknown attribute from what the run recorded, before any model or data is loaded."""
-    known = [str(name) for name in (job.info.get("class_names") or []) + (job.info.get("attribute_names") or [])]
+    known = [str(name) for name in (job.run.info.get("class_names") or []) + (job.run.info.get("attribute_names") or [])]
     if known and attribute not in known:
-        raise GenlabError(_unknown(attribute, job.info.get("name"), known))
+        raise GenlabError(_unknown(attribute, job.run.info.get("name"), known))
 
 
 def attribute_flags(job: RenderJob, attribute: str) -> np.ndarray:
     """Which test images have ``attribute``: a 0/1 attribute (CelebA) or a class name (labelled sets)."""
-    data = job.data
+    data = job.run.data
     attribute_names = [str(name) for name in data.attribute_names or []]
     class_names = [str(name) for name in data.class_names or []]
     if attribute in attribute_names and data.test_attributes is not None:
@@ -143,7 +143,7 @@ def render_arithmetic(job: RenderJob) -> None:
     has_attribute = attribute_flags(job, attribute)[:ATTRIBUTE_EXAMPLES]
     if has_attribute.all() or not has_attribute.any():
         raise GenlabError(f"attribute={attribute}: the test set needs images with and without it")
-    codes = job.encode(job.test_images()[:ATTRIBUTE_EXAMPLES])
+    codes = job.run.encode(job.run.test_images()[:ATTRIBUTE_EXAMPLES])
     vector = attribute_vector(codes, has_attribute)
     candidates = np.flatnonzero(~has_attribute)
     chosen = np.sort(job.rng.choice(candidates, min(config.n, len(candidates)), replace=False))

@@ -51,10 +51,10 @@ def same_size(pictures: list[np.ndarray], background: int = 255) -> list[np.ndar
 def render_progress(job: RenderJob) -> None:
     """Every frame up to the checkpoint's step, in step order, each labelled with its step."""
     config = job.config
-    directory = job.run_dir / rundir.PROGRESS_DIR
-    frames = [(step, path) for step, path in progress_frames(directory) if job.step is None or step <= job.step]
+    directory = job.run.run_dir / rundir.PROGRESS_DIR
+    frames = [(step, path) for step, path in progress_frames(directory) if job.run.step is None or step <= job.run.step]
     if not frames:
-        raise GenlabError(f"no progress frames (step_*.png) up to step {job.step} in {directory}")
+        raise GenlabError(f"no progress frames (step_*.png) up to step {job.run.step} in {directory}")
     pictures = same_size([read_frame(path) for _, path in frames])
     if config.labels:
         steps = [step for step, _ in frames]

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Iterator
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from genlab.config.schema import MODEL_SCHEMAS, OPTIMIZER_SCHEMAS, config_groups_text
+from genlab.config.models import model_specs
+from genlab.config.schema import OPTIMIZER_SCHEMAS
+from genlab.config.store import config_groups_text
 from genlab.data import SOURCES
 from genlab.errors import ConfigError, GenlabError
 from genlab.files import write_text_atomically
@@ -111,7 +113,7 @@ def load_config(run_dir: Path) -> DictConfig:
     A run directory may come from someone else. genlab saves configs resolved, so an
     interpolation (``${oc.env:...}``, or a resolver such as ``genlab_run_dir``, which
     creates directories) is refused, never resolved; so is a ``_target_`` key, and a
-    model, optimizer or dataset name that is not one of genlab's own.
+    model name that is not installed, or an optimizer or dataset name that is not genlab's.
     """
     path = run_dir / CONFIG_FILE
     if not path.is_file():
@@ -125,11 +127,15 @@ def load_config(run_dir: Path) -> DictConfig:
             raise GenlabError(f"{path}: {key}: class paths are never instantiated from a saved config; refusing it")
         if isinstance(value, str) and "${" in value:
             raise GenlabError(f"{path}: {key} holds an interpolation ({value[:60]!r}); saved configs are resolved, refusing it")
-    for group, known in (("model", MODEL_SCHEMAS), ("optimizer", OPTIMIZER_SCHEMAS), ("dataset", SOURCES)):
+    for group, known, what in (
+        ("model", model_specs(), "an installed model (genlab's own, or one another installed package registers)"),
+        ("optimizer", OPTIMIZER_SCHEMAS, "one of genlab's optimizers"),
+        ("dataset", SOURCES, "one of genlab's data sets"),
+    ):
         section = plain.get(group)
         name = section.get("name") if isinstance(section, dict) else None
         if not isinstance(name, str) or name not in known:
-            raise GenlabError(f"{path}: {group}.name={name!r} is not one of genlab's: {', '.join(known)}")
+            raise GenlabError(f"{path}: {group}.name={name!r} is not {what}: {', '.join(sorted(known))}")
     return cfg
 
 

@@ -14,7 +14,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from genlab import rundir
 from genlab.config.checks import validate
-from genlab.config.schema import MODEL_SCHEMAS, OPTIMIZER_SCHEMAS, DatasetConfig, TrainConfig, TrainerConfig
+from genlab.config.models import model_schemas
+from genlab.config.schema import OPTIMIZER_SCHEMAS, DatasetConfig, TrainConfig, TrainerConfig
 from genlab.errors import ConfigError, GenlabError
 
 # Keys a continued run may change: how long and how it trains, and where its data lives.
@@ -24,7 +25,7 @@ GROUPS = ("model", "dataset", "optimizer", "trainer")
 
 def typed(plain: DictConfig) -> DictConfig:
     """A saved (plain) config under the schemas its group names select."""
-    model_schema = MODEL_SCHEMAS.get(str(plain.get("model", {}).get("name")))
+    model_schema = model_schemas().get(str(plain.get("model", {}).get("name")))
     optimizer_schema = OPTIMIZER_SCHEMAS.get(str(plain.get("optimizer", {}).get("name")))
     if model_schema is None or optimizer_schema is None:
         raise GenlabError("the saved config names an unknown model or optimizer")

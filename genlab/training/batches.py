@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from genlab.data.pixels import scale
-from genlab.train.schedule import check_batch_size
+from genlab.training.schedule import check_batch_size
 
 
 class Batches(Protocol):

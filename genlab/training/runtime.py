@@ -9,11 +9,11 @@ import keras
 import tensorflow as tf
 
 from genlab.models import determinism, micro_batches
-from genlab.train.cluster import ClusterRole, cluster_role
+from genlab.training.cluster import ClusterRole, cluster_role
 from genlab.config.schema import TrainerConfig
 from genlab.errors import ConfigError
 
-log = logging.getLogger("genlab.train.runtime")
+log = logging.getLogger("genlab.training.runtime")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The one training loop, for every model.
 
-Several optimizer steps run inside one compiled call (genlab.train.schedule says how
+Several optimizer steps run inside one compiled call (genlab.training.schedule says how
 many); between calls the loop reads the averaged metrics once, writes TensorBoard
 scalars, image grids, progress frames and checkpoints, and checks for non-finite
 losses and stop signals.
@@ -21,19 +21,19 @@ import numpy as np
 import tensorflow as tf
 
 from genlab import rundir
-from genlab.train import runtime
+from genlab.training import runtime
 from genlab.config.schema import uses_batch_norm
 from genlab.data import ImageSet, load_dataset
 from genlab.errors import GenlabError, Interrupted
 from genlab.files import append_text, write_text_atomically
-from genlab.train.hparams import log_hparams, log_session_end
+from genlab.training.hparams import log_hparams, log_session_end
 from genlab.data.pixels import scale
-from genlab.train.batches import make_batches
+from genlab.training.batches import make_batches
 from genlab.models.micro_batches import part_sizes
 from genlab.native_output import QuietSummaryWriter
-from genlab.train.console import ProgressReporter, format_metrics
+from genlab.training.console import ProgressReporter, format_metrics
 from genlab.render.grid import save_png, tile
-from genlab.train.schedule import loop_length, total_steps
+from genlab.training.schedule import loop_length, total_steps
 from genlab.rundir.state import build_state
 
 log = logging.getLogger("genlab.train")
@@ -216,7 +216,7 @@ class Trainer:
         grids = {}
         if self.model.has_encoder:
             grids["reconstructions"] = tile(self._reconstructions(), columns=8)
-        if self.model.name != "ae":  # an AE has no prior to sample from
+        if self.model.has_prior:
             grids["samples"] = tile(self._samples())
         frame = grids.get("samples", grids.get("reconstructions"))
         save_png(frame, self.run_dir / rundir.PROGRESS_DIR / f"step_{step:07d}.png")
@@ -247,7 +247,7 @@ class Trainer:
             return
         if self.model.has_encoder:
             save_png(tile(self._reconstructions(), columns=8), self.run_dir / "reconstructions.png")
-        if self.model.name != "ae":
+        if self.model.has_prior:
             save_png(tile(self._samples()), self.run_dir / "samples.png")
 
     def train(self) -> TrainResult:

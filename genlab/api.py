@@ -1,0 +1,104 @@
+"""genlab from Python (a notebook): the objects and code paths the commands use.
+
+    import genlab
+    run = genlab.train(["model=vae", "trainer.steps=500"])    # as `genlab train model=vae ...`
+    run = genlab.load_run("outputs/vae-fashion_mnist/2026-11-21_10-00-00")
+    images = run.sample(16)                                     # (16, H, W, C) float32 in [0, 1]
+    codes = run.encode(run.test_images(range(8)))
+    pictures = genlab.render_run(run, "traverse", dims=[0, 1])  # as `genlab traverse ...`: {file: array}
+
+Errors are GenlabError (ConfigError for a bad key or value) with the message the CLI prints.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from genlab.errors import ConfigError, GenlabError
+from genlab.rundir.saved_run import BATCH_SIZE, SavedRun
+
+
+def load_run(path: str | Path, batch_size: int = BATCH_SIZE) -> SavedRun:
+    """A run directory, or one checkpoint ``<run>/checkpoints/ckpt-N``, with its model restored."""
+    run = SavedRun(path, batch_size=batch_size)
+    run.model  # restored now: a checkpoint that does not match its config fails here, not later
+    return run
+
+
+def train(overrides: Sequence[str] = ()) -> SavedRun:
+    """Train as ``genlab train OVERRIDES`` does, in this process; the trained (or resumed) run.
+
+    A sweep (``-m``) is the command line's job; so is the exit code: a refused config or a
+    failed run raises GenlabError, after the CLI's message has been printed.
+    """
+    from genlab import cli
+    from genlab.commands import train as train_command
+
+    overrides = [str(override) for override in overrides]
+    if any(override in ("-m", "--multirun") for override in overrides):
+        raise ConfigError("genlab.train() runs one job; run sweeps (-m) with the genlab command")
+    done = len(train_command.finished_runs)
+    argv = sys.argv
+    try:
+        code = cli.dispatch(["train", *overrides])
+    except SystemExit as stop:
+        code = stop.code
+    finally:
+        sys.argv = argv  # Hydra reads its overrides from sys.argv
+    if code not in (0, None) or len(train_command.finished_runs) == done:
+        raise GenlabError(f"genlab train {' '.join(overrides)} failed (exit code {code}); its message is above")
+    return load_run(train_command.finished_runs[-1])
+
+
+def render_run(run: SavedRun | str | Path, command: str, **keys: Any) -> dict[Path, np.ndarray]:
+    """Render as ``genlab COMMAND checkpoint=RUN key=value ...`` does; every file written, read back.
+
+    ``keys`` are the command's keys (``genlab COMMAND --help``), e.g. ``n=16``, ``dims=[0, 1]``,
+    ``out="pictures"``. A PNG comes back as an (H, W, C) array, a GIF as its frames (T, H, W, C),
+    float32 in [0, 1].
+    """
+    from genlab.render.job import RenderJob
+    from genlab.render.renderers import RENDERERS
+
+    if command not in RENDERERS:
+        raise ConfigError(f"no render command {command!r}; choose one of {', '.join(RENDERERS)}")
+    path = run.path if isinstance(run, SavedRun) else str(run)
+    job = RenderJob(command, render_config(command, {"checkpoint": path, **keys}))
+    if isinstance(run, SavedRun) and run.path == job.run.path:
+        job.run = run  # the model is restored and the data loaded already
+    RENDERERS[command](job)
+    return {written: read_picture(written) for written in job.written}
+
+
+def render_config(command: str, keys: dict[str, Any]) -> Any:
+    """The typed config of ``genlab COMMAND``, composed from its YAML like the CLI's, with ``keys`` set."""
+    from hydra import compose, initialize_config_module
+    from omegaconf.errors import OmegaConfBaseException
+
+    from genlab.config.checks import unknown_key_message, validate
+    from genlab.config.render import register_render_schemas
+
+    register_render_schemas()
+    with initialize_config_module(config_module="genlab.conf", version_base="1.3"):
+        cfg = compose(config_name=command)
+    for key, value in keys.items():
+        if key not in cfg.keys():  # (`in` says no for a key still ??? )
+            raise ConfigError(unknown_key_message(key, command, [str(name) for name in cfg.keys()]))
+        try:
+            cfg[key] = list(value) if isinstance(value, (tuple, range)) else value
+        except OmegaConfBaseException as error:
+            raise ConfigError(f"{key}: {str(error).splitlines()[0]}") from None
+    return validate(cfg, command)
+
+
+def read_picture(path: Path) -> np.ndarray:
+    """A written PNG (H, W, C) or GIF (T, H, W, C) as float32 in [0, 1]."""
+    from PIL import Image, ImageSequence
+
+    with Image.open(path) as picture:
+        frames = [np.asarray(frame.convert("RGB" if picture.mode not in ("L", "LA") else "L")) for frame in ImageSequence.Iterator(picture)]
+    stacked = np.stack([frame if frame.ndim == 3 else frame[..., None] for frame in frames]).astype(np.float32) / 255.0
+    return stacked if path.suffix.lower() == ".gif" else stacked[0]

@@ -1,0 +1,129 @@
+"""Models from other installed packages, and runs written by earlier genlab versions.
+
+The example package (examples/genlab_example, model mlp_vae) is installed beside genlab by
+`scripts/setup.sh test`, as a user's own package would be.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import TINY_TRAINER, run_genlab
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def losses(run_dir: Path) -> list[float]:
+    return [json.loads(line)["loss"] for line in (run_dir / "history.jsonl").read_text().splitlines()]
+
+
+def decoded(path: Path) -> np.ndarray:
+    with Image.open(path) as picture:
+        return np.asarray(picture)
+
+
+def test_the_example_package_registers_its_model() -> None:
+    from genlab.config.models import model_specs
+
+    spec = model_specs()["mlp_vae"]
+    assert spec.conf == "genlab_example.conf" and spec.model == "genlab_example.model:MLPVAE"
+    assert {"ae", "vae", "gan"} <= set(model_specs())
+
+
+@pytest.mark.slow
+def test_a_model_from_another_package_trains_renders_evaluates_and_reports(
+    idx_dataset_args: list[str], tmp_path: Path
+) -> None:
+    trained = run_genlab(
+        "train", "model=mlp_vae", *idx_dataset_args, "latent_dim=3", "model.hidden_units=[32]", "trainer.steps=20",
+        *TINY_TRAINER, "hydra.run.dir=outputs/mlp", cwd=tmp_path,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.output
+    run = tmp_path / "outputs" / "mlp"
+    history = losses(run)
+    assert len(history) == 4 and all(np.isfinite(history)) and history[-1] < history[0]
+    assert "mlp_vae" in (run / ".hydra" / "config.yaml").read_text()
+
+    for command, expected in (("sample", "sample_step20_seed0.png"), ("traverse", "traverse_step20_index0.png")):
+        rendered = run_genlab(command, str(run), cwd=tmp_path)
+        assert rendered.returncode == 0, rendered.output
+        picture = decoded(run / "renders" / command / expected)
+        assert picture.ndim == 2 and picture.std() > 0  # grayscale grid, not blank
+
+    evaluated = run_genlab("evaluate", str(run), "k=2", "n=32", "features=domain", cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["model"] == "mlp_vae"
+    assert {"elbo", "nll", "kl", "mse", "fd_domain"} <= set(metrics["metrics"])  # it has a posterior and an encoder
+    assert all(np.isfinite(value) for value in metrics["metrics"].values())
+
+    reported = run_genlab("report", str(tmp_path / "outputs"), "k=2", "n=32", "features=domain", cwd=tmp_path)
+    assert reported.returncode == 0, reported.output
+    with open(tmp_path / "outputs" / "report.csv", newline="") as table:
+        rows = list(csv.DictReader(table))
+    assert [row["run"] for row in rows] == ["mlp"] and float(rows[0]["elbo"]) == pytest.approx(metrics["metrics"]["elbo"])
+    assert decoded(tmp_path / "outputs" / "contact_sheet.png").size > 0
+
+
+@pytest.mark.slow
+def test_a_saved_config_naming_a_model_that_is_not_installed_is_refused(trained_runs: dict[str, Path], tmp_path: Path) -> None:
+    run = tmp_path / "received"
+    shutil.copytree(trained_runs["vae"], run)
+    config = run / ".hydra" / "config.yaml"
+    config.write_text(config.read_text().replace("name: vae", "name: someone_elses_model"))
+    for command in (("sample", str(run)), ("evaluate", str(run)), ("train", f"resume={run}")):
+        result = run_genlab(*command, cwd=tmp_path)
+        assert result.returncode == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "model.name='someone_elses_model' is not an installed model" in lines[0], result.stderr
+        assert "mlp_vae" in lines[0] and "Traceback" not in result.output
+
+
+def test_a_broken_plug_in_is_skipped_with_a_warning(tmp_path: Path) -> None:
+    """An entry point that cannot load (its package half-installed) leaves every other model working."""
+    site = tmp_path / "site"
+    info = site / "broken_models-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-models\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        textwrap.dedent(
+            """
+            [genlab.models]
+            gone = not_a_module_here:SPEC
+            vae = genlab_example:SPEC
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    result = run_genlab("train", "--help", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.output
+    assert "model gone from not_a_module_here:SPEC is not available: No module named 'not_a_module_here'" in result.stderr
+    assert "model vae from genlab_example:SPEC is not available: it names itself 'mlp_vae'" in result.stderr
+    assert "model: ae, gan, mlp_vae, vae" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_run_written_before_the_package_relayout_renders_and_resumes(idx_dataset_args: list[str], tmp_path: Path) -> None:
+    run = tmp_path / "old_run"
+    shutil.copytree(FIXTURES / "vae_run_before_relayout", run)
+    sampled = run_genlab("sample", str(run), "n=4", cwd=tmp_path)  # a VAE samples without its data
+    assert sampled.returncode == 0, sampled.output
+    assert decoded(run / "renders" / "sample" / "sample_step4_seed0.png").std() > 0
+
+    data_path = next(arg for arg in idx_dataset_args if arg.startswith("dataset.path="))  # the data moved
+    resumed = run_genlab("train", f"resume={run}", "trainer.steps=8", data_path, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.output
+    assert "resuming from" in resumed.output and (run / "checkpoints" / "ckpt-8.index").is_file()
+    assert [json.loads(line)["step"] for line in (run / "history.jsonl").read_text().splitlines()] == [2, 4, 6, 8]
+
+    rebuilt = run_genlab("reconstruct", str(run), "n=4", cwd=tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.output
+    assert decoded(run / "renders" / "reconstruct" / "reconstruct_step8_seed0.png").std() > 0
