@@ -8,7 +8,7 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 from genlab.models.fused_batch_norm import FusedBatchNormalization  # noqa: E402
-from genlab.models.optimizers import FusedAdam  # noqa: E402
+from genlab.models.fused_adam import FusedAdam  # noqa: E402
 
 
 def _paired_batch_norms(shape: tuple[int, ...], **options) -> tuple:
@@ -137,3 +137,42 @@ def test_checkpoints_of_keras_layers_and_adam_restore_into_the_fused_ones(tmp_pa
         np.testing.assert_array_equal(ours, theirs)
     for ours, theirs in zip(fused_adam.variables, plain_adam.variables):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("chosen", [[], ["col2im"], ["fused_batch_norm", "fused_adam"], ["col2im", "fused_batch_norm", "fused_adam"]])
+def test_trainer_hand_written_kernels_chooses_the_layers_and_optimizer_and_keeps_the_weights(chosen: list[str], tmp_path) -> None:
+    """Each replacement is on exactly when listed; either way the model has Keras' variables, so a
+    checkpoint of one build restores into the other and both compute the same images."""
+    import keras
+    import tensorflow as tf
+
+    from genlab.config.schema import AdamConfig, ConvNetConfig, DeconvNetConfig, GANConfig
+    from genlab.models import build_model
+    from genlab.models.col2im_convolution import Col2ImConv2D, Col2ImConv2DTranspose
+    from genlab.models.kernels import hand_written_kernels
+    from genlab.models.optimizers import build_optimizer
+
+    config = GANConfig(
+        latent_dim=4,
+        generator=DeconvNetConfig(widths=[8, 4], reshape_channels=8, batch_norm=True),
+        discriminator=ConvNetConfig(widths=[4, 8], batch_norm=True),
+    )
+
+    def build(names: list[str]):
+        with hand_written_kernels(names):
+            model = build_model(config, (28, 28, 1), lambda: build_optimizer(AdamConfig()))
+            model.build_optimizers()
+        return model
+
+    model = build(chosen)
+    layers = [layer for network in (model.generator, model.discriminator) for layer in network.layers]
+    assert any(isinstance(layer, (Col2ImConv2D, Col2ImConv2DTranspose)) for layer in layers) == ("col2im" in chosen)
+    assert any(isinstance(layer, FusedBatchNormalization) for layer in layers) == ("fused_batch_norm" in chosen)
+    assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in layers)
+    assert isinstance(model.generator_optimizer, FusedAdam) == ("fused_adam" in chosen)
+
+    saved = tf.train.Checkpoint(**model.trackables()).write(str(tmp_path / "ckpt"))
+    other = build(sorted({"col2im", "fused_batch_norm", "fused_adam"} - set(chosen)))
+    tf.train.Checkpoint(**other.trackables()).read(saved).assert_existing_objects_matched()
+    codes = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(other.decode(codes)), np.asarray(model.decode(codes)), atol=1e-5)

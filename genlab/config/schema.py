@@ -21,6 +21,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "swish", "tanh")
 RECONSTRUCTION_LOSSES = ("bce", "mse")
 RECONSTRUCTION_REDUCTIONS = ("sum", "mean")
 SWITCHES = ("auto", "true", "false")
+HAND_WRITTEN_KERNELS = ("col2im", "fused_batch_norm", "fused_adam")  # genlab.models.kernels
 
 
 # ----------------------------------------------------------------------------- networks
@@ -246,6 +247,8 @@ class TrainerConfig:
     deterministic: bool = True  # bit-identical resume on CPU
     # auto, or how many parts each replica's batch is split into, run side by side (genlab.models.micro_batches)
     micro_batches: str = "auto"
+    # genlab's replacements of Keras code the networks and optimizers use (genlab.models.kernels)
+    hand_written_kernels: list[str] = field(default_factory=lambda: list(HAND_WRITTEN_KERNELS))
 
     def __post_init__(self) -> None:
         require(self.steps >= 1, "trainer.steps", "must be >= 1", self.steps)
@@ -271,6 +274,8 @@ class TrainerConfig:
         self.jit_compile = str(self.jit_compile).lower()
         require_choice("trainer.jit_compile", self.jit_compile, SWITCHES)
         self._check_micro_batches()
+        for name in self.hand_written_kernels:
+            require_choice("trainer.hand_written_kernels", name, HAND_WRITTEN_KERNELS)
 
     def _check_micro_batches(self) -> None:
         self.micro_batches = _auto_or_count("trainer.micro_batches", self.micro_batches, "parts each batch runs as")

@@ -7,7 +7,8 @@ padded to a block of 16, at a tenth of its usual rate. The same result comes
 faster in two steps: one matrix product gives, for every input pixel, its
 contribution through each kernel tap; a depthwise transposed convolution with a
 one-hot filter per tap adds each contribution into its output pixel (col2im).
-scripts/bench.py measures the training step with and without them.
+`trainer.hand_written_kernels` without col2im builds Keras' own layers instead (scripts/bench.sh
+--override measures the step either way).
 
 The layers are ``keras.layers.Conv2DTranspose`` and ``keras.layers.Conv2D`` with
 the same variables, so checkpoints are interchangeable. The gradients the

@@ -12,6 +12,7 @@ from keras import layers
 from genlab.config.schema import ConvNetConfig, DeconvNetConfig
 from genlab.models.col2im_convolution import Col2ImConv2D, Col2ImConv2DTranspose
 from genlab.models.fused_batch_norm import FusedBatchNormalization
+from genlab.models.kernels import uses
 
 LEAKY_SLOPE = 0.2  # DCGAN practice
 
@@ -22,10 +23,18 @@ def activation_layer(name: str) -> layers.Layer:
     return layers.Activation(name)
 
 
+def _conv() -> type[layers.Conv2D]:
+    return Col2ImConv2D if uses("col2im") else layers.Conv2D
+
+
+def _conv_transpose() -> type[layers.Conv2DTranspose]:
+    return Col2ImConv2DTranspose if uses("col2im") else layers.Conv2DTranspose
+
+
 def _block(x, layer: layers.Layer, net: ConvNetConfig, training_noise: bool):
     x = layer(x)
     if net.batch_norm:
-        x = FusedBatchNormalization()(x)
+        x = (FusedBatchNormalization if uses("fused_batch_norm") else layers.BatchNormalization)()(x)
     x = activation_layer(net.activation)(x)
     if training_noise and net.dropout > 0:
         x = layers.Dropout(net.dropout)(x)
@@ -37,7 +46,7 @@ def encoder(image_shape: tuple[int, int, int], net: ConvNetConfig, output_units:
     images = keras.Input(shape=image_shape, name="images")
     x = images
     for width, stride in zip(net.widths, net.layer_strides()):
-        conv = Col2ImConv2D(width, net.kernel_size, strides=stride, padding="same", use_bias=not net.batch_norm)
+        conv = _conv()(width, net.kernel_size, strides=stride, padding="same", use_bias=not net.batch_norm)
         x = _block(x, conv, net, training_noise=True)
     x = layers.Flatten()(x)
     x = layers.Dense(output_units)(x)
@@ -57,11 +66,11 @@ def decoder(latent_dim: int, image_shape: tuple[int, int, int], net: DeconvNetCo
     x = _block(codes, dense, net, training_noise=False)
     x = layers.Reshape((start_height, start_width, start_channels))(x)
     for filters, stride in zip(net.widths, net.layer_strides()):
-        deconv = Col2ImConv2DTranspose(
+        deconv = _conv_transpose()(
             filters, net.kernel_size, strides=stride, padding="same", use_bias=not net.batch_norm
         )
         x = _block(x, deconv, net, training_noise=False)
-    x = Col2ImConv2DTranspose(
+    x = _conv_transpose()(
         channels, net.output_kernel_size or net.kernel_size, strides=net.output_stride, padding="same"
     )(x)
     extra_height, extra_width = start_height * upsampling - height, start_width * upsampling - width

@@ -11,6 +11,7 @@ import tensorflow as tf
 from genlab import rundir
 from genlab.rundir.checkpoints import CheckpointStore
 from genlab.models import GenerativeModel, build_model
+from genlab.models.kernels import hand_written_kernels
 from genlab.models.optimizers import build_optimizer
 
 
@@ -47,8 +48,9 @@ def build_state(
     A process that does not own the run directory (a non-chief worker) restores from
     its checkpoints but saves only to a scratch folder of its own.
     """
-    model = build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer, loss_scaling))
-    model.build_optimizers()
+    with hand_written_kernels(config.trainer.hand_written_kernels):
+        model = build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer, loss_scaling))
+        model.build_optimizers()
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     rng = tf.random.Generator.from_seed(config.seed)
     trackables = model.trackables()
