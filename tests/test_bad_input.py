@@ -193,6 +193,7 @@ RANGE_PROBES = {
     "float": ["nan", "inf", "-inf", "-1.0", "0.0", "1e9"],
     "list[int]": ["[]", "[-1]", "[0,0]", "[0,1,2,3,4,5,6,7]", "[3,3,3]"],
     "list[float]": ["[]", "[nan]", "[inf]"],
+    "list[str]": ["[no-such-name]"],
     "str": ["no-such-name", "''"],
     "bool": [],
 }
