@@ -73,6 +73,20 @@ def render_run(run: SavedRun | str | Path, command: str, **keys: Any) -> dict[Pa
     return {written: read_picture(written) for written in job.written}
 
 
+def train_config(overrides: Sequence[str] = ()) -> Any:
+    """The typed, checked config ``genlab train OVERRIDES`` would run (ConfigError if it refuses them)."""
+    from hydra import compose, initialize_config_module
+
+    from genlab.config.checks import validate
+    from genlab.config.store import register_schemas
+    from genlab.rundir.layout import register_resolvers
+
+    register_schemas()
+    register_resolvers()
+    with initialize_config_module(config_module="genlab.conf", version_base="1.3"):
+        return validate(compose(config_name="train", overrides=[str(override) for override in overrides]), "train")
+
+
 def render_config(command: str, keys: dict[str, Any]) -> Any:
     """The typed config of ``genlab COMMAND``, composed from its YAML like the CLI's, with ``keys`` set."""
     from hydra import compose, initialize_config_module

@@ -3,45 +3,40 @@
 For each setting the benchmark builds genlab's Trainer (the object `genlab train`
 runs) on Fashion-MNIST and, in the same benchmark run, the loop of the TensorFlow
 tutorials: a ``@tf.function`` train step called once per batch of a
-``from_tensor_slices(float32).shuffle().batch()`` pipeline, with the same
-networks (same builder, same initial weights), batch size and optimizer. Rounds
-alternate genlab, the reference and genlab on a batch already in memory, each
-round starting with the next one; the table shows medians (ratios: the median
-of the ratios within each round).
+``from_tensor_slices(float32).shuffle().batch()`` pipeline, with the same networks
+(same builder, same initial weights, Keras' own layers and optimizer), batch size
+and settings. Rounds alternate genlab, the reference and genlab on one batch held
+in memory, each round starting with the next one; the table shows medians (ratios:
+the median of the ratios within each round).
 
-The two sides run in two worker processes that take turns (never at the same
-time), because TensorFlow fixes its thread settings once per process: genlab's
-worker is configured as `genlab train` configures itself (see
-genlab.models.micro_batches), the reference's keeps TensorFlow's defaults, as a
-tutorial script does.
+genlab is timed through ``Trainer.run_steps`` (the compiled calls ``train`` makes,
+without the pictures and checkpoints it writes between them); one run of
+``Trainer.train`` itself is shown beside it. The reference keeps one iterator over
+the repeated pipeline, so it fills its shuffle buffer once, during warm-up. It
+computes in float32 as the tutorials do; genlab in whatever ``trainer.precision``
+gives.
 
-genlab is timed through its compiled loop (``Trainer._train_loop``, called and
-read back as ``Trainer.train`` does), without the pictures and checkpoints that
-``train`` writes between loops; one run of ``Trainer.train`` itself, with them,
-is shown beside it. The reference keeps one iterator over the repeated
-pipeline, so it fills its shuffle buffer once, during warm-up (about 40 ms an
-epoch that a literal per-epoch loop would pay again). The reference computes in
-float32 as the tutorials do; genlab in whatever ``trainer.precision`` gives.
+The two sides run in two processes that take turns (never at the same time),
+because TensorFlow fixes its thread settings once per process: genlab's is
+configured as `genlab train` configures itself (genlab.models.micro_batches), the
+reference's keeps TensorFlow's defaults, as a tutorial script does.
+``--intra-op``/``--inter-op`` apply to both (genlab then cannot choose its own).
 
-Training FLOPs per image are counted from the networks (genlab.training.flops); the
-achieved rate is compared with the float32 matrix-multiply rate measured here.
-The header says how much CPU time other processes took while measuring: figures
-taken on a busy machine are not comparable.
-
-TensorFlow is imported only after the thread flags are read (they must be set
-before it runs anything), so its imports here sit inside the functions.
-``--intra-op``/``--inter-op`` apply to both workers (genlab then cannot choose its own).
+Training FLOPs per image are counted from the networks (genlab.training.flops) and
+compared with the float32 matrix-multiply rate measured here. The header says how
+much CPU time other processes took while measuring: figures taken on a busy
+machine are not comparable.
 
     scripts/bench.sh                          # the table (several minutes on 2 cores)
     scripts/bench.sh --quick                  # a smoke run: few steps, one round
-    scripts/bench.sh --setting dcgan --override trainer.jit_compile=true
+    scripts/bench.sh --setting dcgan --override trainer.hand_written_kernels=[]
 """
 from __future__ import annotations
 
 import argparse
-import copy
 import itertools
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -50,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,9 +114,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-sample", action="store_true", help="skip timing `genlab sample`")
     parser.add_argument("--no-train", action="store_true", help="skip the end-to-end Trainer.train() run")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
-    # How the benchmark runs its own worker processes (see WorkerProcess); not for users.
-    parser.add_argument("--worker", choices=("genlab", "reference"), help=argparse.SUPPRESS)
-    parser.add_argument("--run-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.rounds is None:
         args.rounds = 1 if args.quick else 6
@@ -134,10 +127,9 @@ def setup_tensorflow(args: argparse.Namespace):
     import_tensorflow_quietly()
     import tensorflow as tf
 
-    # Every variant is a new tf.function traced once; TensorFlow's retracing warning
-    # counts across them and would cry wolf. The bench checks genlab's own trace count.
+    # The reference's variants are new tf.functions traced once each; TensorFlow's retracing
+    # warning counts across them and would cry wolf. The bench checks genlab's own trace count.
     tf.get_logger().setLevel("ERROR")
-
     if args.intra_op is not None:
         tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
     if args.inter_op is not None:
@@ -145,6 +137,14 @@ def setup_tensorflow(args: argparse.Namespace):
     if args.intra_op is not None or args.inter_op is not None:
         tf.constant(0.0).numpy()  # starts TensorFlow: genlab's runtime can no longer change them
     return tf
+
+
+def thread_settings() -> str:
+    import tensorflow as tf
+
+    threads = tf.config.threading
+    intra, inter = threads.get_intra_op_parallelism_threads(), threads.get_inter_op_parallelism_threads()
+    return f"intra-op threads {intra or 'default'}, inter-op {inter or 'default'}"
 
 
 # ----------------------------------------------------------------------------- machine
@@ -182,8 +182,8 @@ def load_average() -> str:
 class OtherLoad:
     """The share of the machine's CPU time that other processes used while this one measured.
 
-    The benchmark's own time includes its worker processes (see ``WorkerProcess``):
-    finished ones through ``os.times()``, running ones through /proc.
+    The benchmark's own time includes its workers: finished ones through ``os.times()``,
+    running ones through /proc.
     """
 
     def __init__(self) -> None:
@@ -233,74 +233,31 @@ def cpu_name() -> str:
 # ----------------------------------------------------------------------------- genlab
 
 
-def compose(overrides: list[str]):
-    """The typed config `genlab train` would run with these overrides."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
-
-    from genlab.config.checks import validate
-
-    from genlab.config.store import register_schemas
-    from genlab.rundir.layout import register_resolvers
-
-    register_schemas()
-    register_resolvers()
-    with initialize_config_module(config_module="genlab.conf", version_base="1.3"):
-        return validate(hydra_compose(config_name="train", overrides=overrides))
-
-
-def make_trainer(overrides: list[str], run_dir: Path):
+def make_trainer(overrides: list[str], run_dir: Path, batches=None):
+    """The Trainer `genlab train OVERRIDES` runs, in ``run_dir`` (with ``batches`` instead of the data's)."""
+    from genlab.api import train_config
     from genlab.training.trainer import Trainer
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    return Trainer(compose(overrides), run_dir)
+    return Trainer(train_config(overrides), run_dir, batches=batches)
 
 
-def run_genlab_steps(trainer, steps: int) -> dict[str, float]:
-    """``steps`` optimizer steps through the compiled loop, called and read back as ``train`` does."""
-    import tensorflow as tf
-
-    from genlab.training.schedule import loop_length
-
-    metrics: dict[str, float] = {}
-    remaining = steps
-    while remaining > 0:
-        step = int(trainer.step.numpy())
-        length = loop_length(step, step + remaining, trainer.config.trainer)
-        loop_metrics, done, _ = trainer._train_loop(tf.constant(length, tf.int64))
-        metrics = {name: float(value) for name, value in loop_metrics.items()}
-        remaining -= int(done)
-        if int(done) < length:
-            raise RuntimeError(f"non-finite loss while benchmarking: {metrics}")
-    return metrics
-
-
-class BatchInMemory:
-    """One scaled batch held in a variable: what the loop costs without any input work."""
+class HeldBatch:
+    """Every step trains on one batch already in memory: what the loop costs without its input."""
 
     steps_per_epoch = 1
-    random_access = True  # the same batch for every step
+    random_access = True
 
-    def __init__(self, trainer):
+    def __init__(self, images) -> None:
         import tensorflow as tf
 
-        self.images = tf.Variable(trainer.batches.batch(tf.constant(0, tf.int64)), trainable=False)
+        self.images = tf.Variable(images, trainable=False)
 
     def start(self, step: int) -> None:
         pass
 
     def batch(self, step):
         return self.images.read_value()
-
-
-def in_memory_twin(trainer):
-    """The same trainer (same model and variables) whose every step reuses one batch."""
-    import tensorflow as tf
-
-    twin = copy.copy(trainer)
-    twin.batches = BatchInMemory(trainer)
-    twin._train_loop = tf.function(twin._loop, jit_compile=False)
-    return twin
 
 
 # ----------------------------------------------------------------------------- reference
@@ -382,24 +339,23 @@ class Reference:
             raise ValueError("the reference loop writes the Bernoulli (bce) reconstruction loss only")
         self.batch_size = config.trainer.batch_size
         self.latent_dim = self.model.latent_dim
-        step = {"ae": self._autoencoder_step, "vae": self._vae_step, "gan": self._gan_step}[self.model.name]
-        self.train_step = tf.function(step)
+        self.train_step = tf.function(self._gan_step if self.model.has_discriminator else self._autoencoder_step)
 
     @staticmethod
     def networks(model) -> dict:
-        if model.name == "gan":
+        if model.has_discriminator:
             return {"generator": model.generator, "discriminator": model.discriminator}
         return {"encoder": model.encoder, "decoder": model.decoder}
 
-    def run(self, batches):
-        """The classic loop: one compiled call per batch. Returns the last step's loss."""
-        loss = None
-        for images in batches:
-            loss = self.train_step(images)
-        return loss
+    def run(self, batches) -> float:
+        """The classic loop: one compiled call per batch. Returns the mean loss, as genlab's loop reports it."""
+        import tensorflow as tf
 
-    # One step per model, as the tutorials write them (the AE and VAE losses are genlab's
-    # Bernoulli ones, so the AE can be checked against genlab step for step).
+        losses = [self.train_step(images) for images in batches]  # read once, at the end
+        return float(tf.add_n(losses)) / len(losses)
+
+    # The steps as the tutorials write them (the AE and VAE losses are genlab's Bernoulli
+    # ones, so the AE can be checked against genlab step for step).
 
     def _reconstruction(self, images, logits):
         import tensorflow as tf
@@ -412,28 +368,20 @@ class Reference:
         optimizer.apply_gradients(zip(gradients, variables))
 
     def _autoencoder_step(self, images):
+        """The AE's step, or with ``has_posterior`` the VAE's (reparameterised codes, plus beta times the KL)."""
         import tensorflow as tf
 
-        encoder, decoder = self.model.encoder, self.model.decoder
+        encoder, decoder, weights = self.model.encoder, self.model.decoder, self.model.config
         variables = encoder.trainable_variables + decoder.trainable_variables
         with tf.GradientTape() as tape:
-            reconstruction = self._reconstruction(images, decoder(encoder(images, training=True), training=True))
-            loss = self.model.config.reconstruction_weight * reconstruction
-        self._apply(self.model.optimizer, tape, loss, variables)
-        return loss
-
-    def _vae_step(self, images):
-        import tensorflow as tf
-
-        encoder, decoder = self.model.encoder, self.model.decoder
-        variables = encoder.trainable_variables + decoder.trainable_variables
-        with tf.GradientTape() as tape:
-            mean, log_variance = tf.split(encoder(images, training=True), 2, axis=1)
-            codes = mean + tf.exp(0.5 * log_variance) * tf.random.normal(tf.shape(mean))
-            reconstruction = self._reconstruction(images, decoder(codes, training=True))
-            kl = 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(log_variance) - 1.0 - log_variance, axis=1)
-            weights = self.model.config
-            loss = weights.reconstruction_weight * reconstruction + weights.beta * tf.reduce_mean(kl)
+            codes = encoder(images, training=True)
+            if self.model.has_posterior:
+                mean, log_variance = tf.split(codes, 2, axis=1)
+                codes = mean + tf.exp(0.5 * log_variance) * tf.random.normal(tf.shape(mean))
+            loss = weights.reconstruction_weight * self._reconstruction(images, decoder(codes, training=True))
+            if self.model.has_posterior:
+                kl = 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(log_variance) - 1.0 - log_variance, axis=1)
+                loss += weights.beta * tf.reduce_mean(kl)
         self._apply(self.model.optimizer, tape, loss, variables)
         return loss
 
@@ -473,13 +421,151 @@ def training_flops_per_image(model) -> int:
     """FLOPs of one training step per image, from the model's networks (see genlab.training.flops)."""
     from genlab.training import flops
 
-    if model.name == "gan":
+    if model.has_discriminator:
         # D on real images and on fakes for its own loss, plus the generator's gradient
         # back through D on the fakes; G forward and backward.
         discriminator = 2 * flops.training_flops(model.discriminator)
         discriminator += flops.input_gradient_flops(model.discriminator)
         return flops.training_flops(model.generator) + discriminator
     return flops.training_flops(model.encoder) + flops.training_flops(model.decoder, input_gradient=True)
+
+
+# ----------------------------------------------------------------------------- the two sides
+
+
+def setting_overrides(name: str, args: argparse.Namespace) -> list[str]:
+    overrides = [*SETTINGS[name].overrides, *args.override, "trainer.steps=1000000000"]
+    if args.data_path:
+        overrides.append(f"dataset.path={args.data_path}")
+    return overrides
+
+
+def steps_per_round(name: str, args: argparse.Namespace) -> int:
+    setting = SETTINGS[name]
+    return setting.quick_steps if args.quick else max(1, round(setting.round_steps * args.steps_scale))
+
+
+def warm_up_steps(steps: int) -> int:
+    """Steps before timing: tracing, the reference's shuffle buffer, first-touch allocations."""
+    return max(2, steps // 5)
+
+
+def images_per_second(function, images: int) -> float:
+    start = time.perf_counter()
+    function()
+    return images / (time.perf_counter() - start)
+
+
+class GenlabSide:
+    """genlab's Trainer, and a twin of it (same config and initial weights) on one batch held in memory."""
+
+    def __init__(self, name: str, args: argparse.Namespace, run_dir: Path):
+        import tensorflow as tf
+
+        overrides = setting_overrides(name, args)
+        self.trainer = make_trainer(overrides, run_dir / "real")
+        self.batch_size = self.trainer.config.trainer.batch_size
+        warm_up = warm_up_steps(steps_per_round(name, args))
+        self.twin = None
+        if not args.no_input:
+            held = HeldBatch(self.trainer.batches.batch(tf.constant(0, tf.int64)))
+            self.twin = make_trainer(overrides, run_dir / "in-memory", batches=held)
+            self.twin.run_steps(warm_up)
+        self.trainer.run_steps(warm_up)
+
+    def describe(self) -> dict:
+        return {
+            "batch_size": self.batch_size,
+            "flops_per_image": training_flops_per_image(self.trainer.model),
+            "precision": self.trainer.runtime.precision,
+            "how": f"{self.trainer.runtime.devices}; {thread_settings()}",
+            "traces": self.trainer.trace_count,
+        }
+
+    def time(self, kind: str, steps: int) -> float:
+        images = steps * self.batch_size
+        if kind == "genlab":
+            return images_per_second(lambda: self.trainer.run_steps(steps), images)
+        if kind == "in_memory":
+            return images_per_second(lambda: self.twin.run_steps(steps), images)
+        if kind == "train":
+            # What `genlab train` shows: the same calls plus its logs, pictures and checkpoints
+            # at the configured intervals (for a round this long: a few logs, a picture or two
+            # and the final checkpoint).
+            self.trainer.steps = int(self.trainer.step.numpy()) + steps
+            return images_per_second(self.trainer.train, images)
+        raise ValueError(f"genlab's side cannot time {kind!r}")
+
+
+class ReferenceSide:
+    """The tutorials' loop on the networks genlab's builder makes from the same config and seed."""
+
+    def __init__(self, name: str, args: argparse.Namespace, run_dir: Path):
+        # One micro-batch leaves TensorFlow's thread settings alone.
+        trainer = make_trainer([*setting_overrides(name, args), "trainer.micro_batches=1"], run_dir)
+        self.batch_size = trainer.config.trainer.batch_size
+        self.reference = Reference(trainer)
+        self.batches = iter(tutorial_dataset(reference_images(trainer), self.batch_size, trainer.config.seed))
+        self.reference.run(itertools.islice(self.batches, warm_up_steps(steps_per_round(name, args))))
+
+    def describe(self) -> dict:
+        return {"how": thread_settings()}
+
+    def time(self, kind: str, steps: int) -> float:
+        if kind != "reference":
+            raise ValueError(f"the reference's side cannot time {kind!r}")
+        run = lambda: self.reference.run(itertools.islice(self.batches, steps))  # noqa: E731
+        return images_per_second(run, steps * self.batch_size)
+
+
+def serve(side: str, name: str, args: argparse.Namespace, run_dir: Path, connection) -> None:
+    """A side's process: set up and warm up, then time what the coordinator asks until it sends None."""
+    try:
+        setup_tensorflow(args)
+        worker = {"genlab": GenlabSide, "reference": ReferenceSide}[side](name, args, run_dir)
+        connection.send(worker.describe())
+        while (request := connection.recv()) is not None:
+            connection.send(worker.describe() if request == "describe" else worker.time(*request))
+    except Exception:  # the coordinator shows it; a worker has no one else to tell
+        connection.send({"error": traceback.format_exc()})
+
+
+class Worker:
+    """One side of one setting in a process of its own, started and warmed up."""
+
+    def __init__(self, side: str, name: str, args: argparse.Namespace, workdir: Path, other_load: OtherLoad):
+        self.side, self.name, self.other_load = side, name, other_load
+        context = multiprocessing.get_context("spawn")  # a fresh TensorFlow with its own thread settings
+        self.connection, theirs = context.Pipe()
+        self.process = context.Process(target=serve, args=(side, name, args, workdir / side, theirs), daemon=True)
+        self.process.start()
+        other_load.workers.add(self.process.pid)
+        self.info = self._reply()
+
+    def ask(self, request):
+        self.connection.send(request)
+        return self._reply()
+
+    def _reply(self):
+        try:
+            reply = self.connection.recv()
+        except EOFError:
+            self.process.join()
+            raise RuntimeError(f"the {self.side} side of {self.name} died (exit code {self.process.exitcode})")
+        if isinstance(reply, dict) and "error" in reply:
+            raise RuntimeError(f"the {self.side} side of {self.name} failed:\n{reply['error']}")
+        return reply
+
+    def __enter__(self) -> "Worker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.is_alive():
+            self.connection.send(None)
+            self.process.join(timeout=60)
+            if self.process.is_alive():
+                self.process.kill()
+        self.other_load.workers.discard(self.process.pid)
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -509,187 +595,12 @@ class Result:
         return statistics.median(mine / theirs for mine, theirs in pairs) if pairs else float("nan")
 
 
-def timed(function, images: int) -> float:
-    start = time.perf_counter()
-    function()
-    return images / (time.perf_counter() - start)
-
-
-def setting_overrides(name: str, args: argparse.Namespace) -> list[str]:
-    overrides = [*SETTINGS[name].overrides, *args.override, "trainer.steps=1000000000"]
-    if args.data_path:
-        overrides.append(f"dataset.path={args.data_path}")
-    return overrides
-
-
-def steps_per_round(name: str, args: argparse.Namespace) -> int:
-    setting = SETTINGS[name]
-    return setting.quick_steps if args.quick else max(1, round(setting.round_steps * args.steps_scale))
-
-
-def warm_up_steps(steps: int) -> int:
-    """Steps before timing: tracing, the reference's shuffle buffer, first-touch allocations."""
-    return max(2, steps // 5)
-
-
-def thread_settings() -> str:
-    import tensorflow as tf
-
-    threads = tf.config.threading
-    intra, inter = threads.get_intra_op_parallelism_threads(), threads.get_inter_op_parallelism_threads()
-    return f"intra-op threads {intra or 'default'}, inter-op {inter or 'default'}"
-
-
-# ----------------------------------------------------------------------------- worker processes
-#
-# Each side of a setting runs in a process of its own, configured as it would be on its
-# own: genlab as `genlab train` configures TensorFlow (its thread settings follow
-# trainer.micro_batches), the reference with TensorFlow's defaults, as the tutorials run.
-# Thread settings are fixed for a process once TensorFlow starts, so one process could not
-# give both sides their own. The coordinator asks the two in turn, so rounds still alternate
-# and no two measurements overlap.
-
-REPLY = "bench-worker-reply "  # marks protocol lines among whatever else a worker prints
-
-
-class GenlabWorker:
-    """genlab's side: its Trainer, and the same trainer on a batch already in memory."""
-
-    def __init__(self, name: str, args: argparse.Namespace, run_dir: Path):
-        self.trainer = make_trainer(setting_overrides(name, args), run_dir)
-        self.batch_size = self.trainer.config.trainer.batch_size
-        self.twin = None if args.no_input else in_memory_twin(self.trainer)
-        warm_up = warm_up_steps(steps_per_round(name, args))
-        run_genlab_steps(self.trainer, warm_up)
-        if self.twin is not None:
-            run_genlab_steps(self.twin, warm_up)
-
-    def describe(self) -> dict:
-        return {
-            "batch_size": self.batch_size,
-            "flops_per_image": training_flops_per_image(self.trainer.model),
-            "precision": self.trainer.runtime.precision,
-            "how": f"{self.trainer.runtime.devices}; {thread_settings()}",
-            "traces": int(self.trainer._train_loop.experimental_get_tracing_count()),
-        }
-
-    def time(self, kind: str, steps: int) -> float:
-        images = steps * self.batch_size
-        if kind == "genlab":
-            return timed(lambda: run_genlab_steps(self.trainer, steps), images)
-        if kind == "in_memory":
-            return timed(lambda: run_genlab_steps(self.twin, steps), images)
-        if kind == "train":
-            # What `genlab train` shows: the same loop plus its logs, pictures and checkpoints
-            # at the configured intervals (for a round this long: a few logs, a picture or two
-            # and the final checkpoint).
-            self.trainer.steps = int(self.trainer.step.numpy()) + steps
-            return timed(self.trainer.train, images)
-        raise ValueError(f"genlab's worker cannot time {kind!r}")
-
-
-class ReferenceWorker:
-    """The tutorials' loop on the networks genlab's builder makes from the same config and seed."""
-
-    def __init__(self, name: str, args: argparse.Namespace, run_dir: Path):
-        # The same builder and seed give the genlab worker's initial weights; one micro-batch
-        # leaves TensorFlow's thread settings alone.
-        trainer = make_trainer([*setting_overrides(name, args), "trainer.micro_batches=1"], run_dir)
-        self.batch_size = trainer.config.trainer.batch_size
-        self.reference = Reference(trainer)
-        images = reference_images(trainer)
-        self.batches = iter(tutorial_dataset(images, self.batch_size, trainer.config.seed))
-        self.reference.run(itertools.islice(self.batches, warm_up_steps(steps_per_round(name, args))))
-
-    def describe(self) -> dict:
-        return {"how": thread_settings()}
-
-    def time(self, kind: str, steps: int) -> float:
-        if kind != "reference":
-            raise ValueError(f"the reference's worker cannot time {kind!r}")
-        return timed(lambda: self.reference.run(itertools.islice(self.batches, steps)), steps * self.batch_size)
-
-
-def worker_main(args: argparse.Namespace) -> int:
-    """Answer the coordinator's requests (one JSON line each) until it says quit."""
-    setup_tensorflow(args)
-    worker_class = {"genlab": GenlabWorker, "reference": ReferenceWorker}[args.worker]
-    worker = worker_class(args.setting[0], args, args.run_dir)
-
-    def reply(message: dict) -> None:
-        print(REPLY + json.dumps(message), flush=True)
-
-    reply(worker.describe())
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request["do"] == "quit":
-            break
-        if request["do"] == "describe":
-            reply(worker.describe())
-        else:
-            reply({"images_per_second": worker.time(request["kind"], request["steps"])})
-    return 0
-
-
-def worker_flags(args: argparse.Namespace) -> list[str]:
-    """The command-line flags a worker needs from the coordinator's."""
-    flags = ["--steps-scale", str(args.steps_scale)] + [f"--override={value}" for value in args.override]
-    flags += ["--quick"] * args.quick + ["--no-input"] * args.no_input
-    for name in ("data_path", "intra_op", "inter_op"):
-        value = getattr(args, name)
-        if value is not None:
-            flags.append(f"--{name.replace('_', '-')}={value}")
-    return flags
-
-
-class WorkerProcess:
-    """A worker process (one side of one setting), started and ready: warmed up."""
-
-    def __init__(self, role: str, name: str, args: argparse.Namespace, workdir: Path, other_load: OtherLoad):
-        self.role, self.name, self.other_load = role, name, other_load
-        self.log = workdir / f"{name}-{role}.log"
-        command = [sys.executable, __file__, "--worker", role, "--setting", name, "--run-dir", str(workdir / role)]
-        with open(self.log, "w") as log:
-            self.process = subprocess.Popen(
-                command + worker_flags(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
-            )
-        other_load.workers.add(self.process.pid)
-        self.info = self._reply()
-
-    def ask(self, **request) -> dict:
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
-        return self._reply()
-
-    def _reply(self) -> dict:
-        for line in self.process.stdout:
-            if line.startswith(REPLY):
-                return json.loads(line[len(REPLY) :])
-        code = self.process.wait()
-        tail = "\n".join(self.log.read_text().splitlines()[-30:])
-        raise RuntimeError(f"the {self.role} worker for {self.name} stopped (exit code {code}):\n{tail}")
-
-    def __enter__(self) -> "WorkerProcess":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.process.poll() is None:
-            try:
-                self.process.stdin.write(json.dumps({"do": "quit"}) + "\n")
-                self.process.stdin.close()
-                self.process.wait(timeout=60)
-            except (OSError, subprocess.TimeoutExpired):
-                self.process.kill()
-                self.process.wait()
-        self.other_load.workers.discard(self.process.pid)
-
-
 def bench_setting(name: str, args: argparse.Namespace, workdir: Path, other_load: OtherLoad) -> Result:
     steps = steps_per_round(name, args)
     workdir.mkdir(parents=True, exist_ok=True)
-    # Started one after the other: a worker warms up while the other is idle.
-    with WorkerProcess("genlab", name, args, workdir, other_load) as genlab:
-        with WorkerProcess("reference", name, args, workdir, other_load) as reference:
+    # Started one after the other: a side warms up while the other is idle.
+    with Worker("genlab", name, args, workdir, other_load) as genlab:
+        with Worker("reference", name, args, workdir, other_load) as reference:
             info = genlab.info
             result = Result(
                 name,
@@ -707,12 +618,12 @@ def bench_setting(name: str, args: argparse.Namespace, workdir: Path, other_load
                 # each round starts with the next variant, so none always runs first or after another
                 shift = round_number % len(variants)
                 for measurements, worker, kind in variants[shift:] + variants[:shift]:
-                    measurements.append(worker.ask(do="time", kind=kind, steps=steps)["images_per_second"])
-        traces = genlab.ask(do="describe")["traces"]
+                    measurements.append(worker.ask((kind, steps)))
+        traces = genlab.ask("describe")["traces"]
         if traces != 1:
             print(f"warning: genlab's loop was traced {traces} times", file=sys.stderr)
         if not args.no_train:
-            result.train.append(genlab.ask(do="time", kind="train", steps=steps)["images_per_second"])
+            result.train.append(genlab.ask(("train", steps)))
     return result
 
 
@@ -729,10 +640,7 @@ def time_command(command: list[str], repeats: int) -> float:
 def bench_sample(args: argparse.Namespace, workdir: Path) -> tuple[float, float] | None:
     """`genlab sample` end to end, and a bare `import tensorflow`, in seconds; None if unavailable."""
     genlab = shutil.which("genlab", path=str(Path(sys.executable).parent))
-    if genlab is None:
-        return None
-    help_run = subprocess.run([genlab, "sample", "--help"], capture_output=True)
-    if help_run.returncode != 0:
+    if genlab is None or subprocess.run([genlab, "sample", "--help"], capture_output=True).returncode != 0:
         return None
     run_dir = workdir / "sample-run"
     train = [genlab, "train", "latent_dim=2", "trainer.steps=50", f"hydra.run.dir={run_dir}"]
@@ -786,8 +694,6 @@ def report(results: list[Result], matmul: float, sample: tuple[float, float] | N
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.worker:
-        return worker_main(args)
     tf = setup_tensorflow(args)
     names = args.setting or list(SETTINGS)
     load_before = load_average()
@@ -821,22 +727,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(report(results, matmul, sample, header))
     if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "matmul_gflops": matmul,
-                    "load_before": load_before,
-                    "load_after": load_average(),
-                    "other_processes_cpu_share": others,
-                    "overrides": args.override,
-                    "intra_op": args.intra_op,
-                    "inter_op": args.inter_op,
-                    "sample": sample,
-                    "results": [vars(result) for result in results],
-                },
-                indent=1,
-            )
-        )
+        summary = {
+            "matmul_gflops": matmul,
+            "load_before": load_before,
+            "load_after": load_average(),
+            "other_processes_cpu_share": others,
+            "overrides": args.override,
+            "intra_op": args.intra_op,
+            "inter_op": args.inter_op,
+            "sample": sample,
+            "results": [vars(result) for result in results],
+        }
+        args.json.write_text(json.dumps(summary, indent=1))
     return 0
 
 

@@ -28,7 +28,7 @@ from genlab.errors import GenlabError, Interrupted
 from genlab.files import append_text, write_text_atomically
 from genlab.training.hparams import log_hparams, log_session_end
 from genlab.data.pixels import scale
-from genlab.training.batches import make_batches
+from genlab.training.batches import Batches, make_batches
 from genlab.models.micro_batches import part_sizes
 from genlab.native_output import QuietSummaryWriter
 from genlab.training.console import ProgressReporter, format_metrics
@@ -87,7 +87,13 @@ class _StopSignals:
 
 
 class Trainer:
-    def __init__(self, config: Any, run_dir: Path, data: ImageSet | None = None):
+    """The run ``genlab train`` makes: ``train()`` for the whole budget, ``run_steps(n)`` for a few steps alone.
+
+    ``data`` and ``batches`` replace the configured data set and its batches (a notebook's
+    images, or one batch held in memory to time the loop without its input).
+    """
+
+    def __init__(self, config: Any, run_dir: Path, data: ImageSet | None = None, batches: Batches | None = None):
         self.config = config
         self.run_dir = run_dir
         self.runtime = runtime.configure(config.trainer, config.seed, batch_norm=uses_batch_norm(config.model))
@@ -108,13 +114,16 @@ class Trainer:
         self.model, self.step, self.rng, self.checkpoints = state.model, state.step, state.rng, state.checkpoints
         self.model.micro_batch_sizes = tuple(part_sizes(self.replica_batch_size, self.runtime.micro_batch_plan.parts))
         self.steps = total_steps(config.trainer, self.data.num_train)
-        self.batches = make_batches(
-            self.data.train_images,
-            config.trainer.batch_size,
-            config.seed,
-            self.model.pixel_range,
-            config.dataset.binarize,
-        )
+        if batches is None:
+            batches = make_batches(
+                self.data.train_images,
+                config.trainer.batch_size,
+                config.seed,
+                self.model.pixel_range,
+                config.dataset.binarize,
+            )
+        self.batches = batches
+        self._batches_started = False
         # Only the chief writes into the run directory; other workers compute the same steps.
         if self.is_chief:
             rundir.save_run_info(run_dir, self.data, self.runtime.precision)
@@ -250,6 +259,35 @@ class Trainer:
         if self.model.has_prior:
             save_png(tile(self._samples()), self.run_dir / "samples.png")
 
+    @property
+    def trace_count(self) -> int:
+        """How often the compiled loop was traced: 1 for a run whose calls all reuse one graph."""
+        return int(self._train_loop.experimental_get_tracing_count())
+
+    def run_steps(self, count: int) -> dict[str, float]:
+        """``count`` optimizer steps in the compiled calls ``train`` would make, without its logs, pictures
+        and checkpoints; the last call's mean metrics. A non-finite loss raises GenlabError, as in ``train``."""
+        self._start_batches()
+        target = int(self.step.numpy()) + count
+        metrics: dict[str, float] = {}
+        while (step := int(self.step.numpy())) < target:
+            metrics, _ = self._compiled_call(loop_length(step, target, self.config.trainer))
+        return metrics
+
+    def _start_batches(self) -> None:
+        # Once, at the step the run (re)starts at: the compiled loop keeps the stream it was traced with.
+        if not self._batches_started:
+            self.batches.start(int(self.step.numpy()))
+            self._batches_started = True
+
+    def _compiled_call(self, length: int) -> tuple[dict[str, float], int]:
+        """One call of the compiled loop: its mean metrics and the steps it ran (all ``length`` of them)."""
+        step = int(self.step.numpy())
+        loop_metrics, done, last_metrics = self._train_loop(tf.constant(length, tf.int64))
+        if int(done) < length:
+            self._stop_non_finite(step + int(done) + 1, last_metrics)
+        return {name: float(value) for name, value in loop_metrics.items()}, int(done)
+
     def train(self) -> TrainResult:
         config = self.config.trainer
         if self.is_chief:
@@ -266,7 +304,7 @@ class Trainer:
         if start == 0:
             self._write_images(0)
         log_hparams(self.writer, self.config, self.steps, self.run_dir)
-        self.batches.start(start)
+        self._start_batches()
 
         metrics: dict[str, float] = {}
         reporter = ProgressReporter(self.steps, start)
@@ -274,17 +312,12 @@ class Trainer:
         try:
             with _StopSignals() as stop:
                 while int(self.step.numpy()) < self.steps:
+                    metrics, done = self._compiled_call(loop_length(int(self.step.numpy()), self.steps, config))
                     step = int(self.step.numpy())
-                    length = loop_length(step, self.steps, config)
-                    loop_metrics, done, last_metrics = self._train_loop(tf.constant(length, tf.int64))
-                    if int(done) < length:
-                        self._stop_non_finite(step + int(done) + 1, last_metrics)
-                    step = int(self.step.numpy())
-                    metrics = {name: float(value) for name, value in loop_metrics.items()}
-                    interval_images += int(done) * config.batch_size
+                    interval_images += done * config.batch_size
                     elapsed = time.perf_counter() - interval_start
                     images_per_second = interval_images / max(elapsed, 1e-9)
-                    reporter.advance(step, int(done), images_per_second, metrics)
+                    reporter.advance(step, done, images_per_second, metrics)
                     last = step >= self.steps
                     if step % config.log_every == 0 or last:
                         reporter.log(step, self.steps, images_per_second, metrics)
@@ -310,7 +343,7 @@ class Trainer:
             self.writer.flush()
         log_session_end(self.writer, int(self.step.numpy()))
         self._final_pictures()
-        traces = self._train_loop.experimental_get_tracing_count()
+        traces = self.trace_count
         log.info("finished at step %d: %s", int(self.step.numpy()), format_metrics(metrics))
         if self.runtime.role.is_multi_worker:  # every worker prints it: they must agree
             log.info("%s: weights sha256 %s", self.runtime.role.name, weights_fingerprint(self.model))
