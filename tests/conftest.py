@@ -32,6 +32,15 @@ TINY_MODEL = {
         "model.generator.reshape_channels=16",
         "model.discriminator.widths=[8,16]",
     ],
+    "vqvae": [
+        "model.encoder.widths=[8,16]",
+        "model.decoder.widths=[16,8]",
+        "model.num_embeddings=16",
+        "model.prior.steps=5",
+        "model.prior.filters=16",
+        "model.prior.kernel_size=3",
+        "model.prior.residual_blocks=1",
+    ],
 }
 
 

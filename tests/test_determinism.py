@@ -39,7 +39,7 @@ def test_ordered_sums_do_not_depend_on_which_terms_are_still_in_use() -> None:
 def optimized_add_inputs(trainer) -> list[int]:
     """Input counts of every AddN in the training loop once grappler has optimized it, as TensorFlow runs it."""
     images = tf.TensorSpec([], tf.int64)
-    concrete = trainer._train_loop.get_concrete_function(images)
+    concrete = trainer._train_loops[0].get_concrete_function(images)
     graph = concrete.graph
     meta_graph = tf.compat.v1.train.export_meta_graph(graph_def=graph.as_graph_def(add_shapes=True), graph=graph)
     fetches = meta_graph.collection_def["train_op"].node_list.value
@@ -78,7 +78,7 @@ def test_no_sum_of_more_than_two_terms_is_left_to_addn(overrides: list[str], idx
 # A process's TensorFlow threads are set once, by its first job (micro-batches run one thread per op): each
 # group shares its setting with a run of its own, so a sweep of one group is comparable to a run on its own.
 SPLIT = ["default_vae", "tiny_gan_no_bn_b128", "tiny_vae_3_parts"]
-WHOLE = ["tiny_ae", "tiny_gan"]
+WHOLE = ["tiny_ae", "tiny_gan", "tiny_wgan_gp", "tiny_dense_ae"]
 REPRODUCED = SPLIT + WHOLE
 STEPS = 20
 RUN_ARGS = [
@@ -118,7 +118,7 @@ def _history_steps(run_dir: Path) -> list[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", ["default_vae", "tiny_ae", "tiny_gan_no_bn_b128", "tiny_vae_3_parts"])
+@pytest.mark.parametrize("preset", ["default_vae", "tiny_ae", "tiny_gan_no_bn_b128", "tiny_vae_3_parts", "tiny_wgan_gp"])
 def test_a_run_killed_and_resumed_ends_with_the_bits_of_an_uninterrupted_one(
     preset: str, uninterrupted_runs: dict[str, list[Path]], idx_256_args: list[str], tmp_path: Path
 ) -> None:

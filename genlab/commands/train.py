@@ -21,7 +21,7 @@ from genlab.files import failed_file
 from genlab.native_output import import_tensorflow_quietly
 from genlab.commands.parallel_sweep import exits_as_failed_jobs
 from genlab.training.resources import check_resources
-from genlab.training.schedule import check_batch_size, describe_budget, total_steps
+from genlab.training.schedule import check_batch_size, describe_budget, phase_steps, run_steps
 from genlab.rundir.saved_config import prepare_run
 
 log = logging.getLogger("genlab.train")
@@ -97,11 +97,13 @@ def train(cfg: DictConfig) -> None:
                 config = prepared.config
                 # A finished run (e.g. a sweep run again) ends before TensorFlow is imported, and before
                 # the data is read unless its length is in epochs.
-                if config.trainer.epochs is None and _already_finished(run_dir, config.trainer.steps):
+                if config.trainer.epochs is None and _already_finished(
+                    run_dir, sum(phase_steps(config.model, config.trainer.steps))
+                ):
                     return
                 # TensorFlow is imported only once the config and the data are known to be good.
                 data = load_dataset(config.dataset)
-                if _already_finished(run_dir, total_steps(config.trainer, data.num_train)):
+                if _already_finished(run_dir, run_steps(config.trainer, config.model, data.num_train)):
                     return
                 check_batch_size(config.trainer.batch_size, data.num_train)
                 check_resources(config, data.image_shape, run_dir, owns_run_dir=role.is_chief)
@@ -110,7 +112,7 @@ def train(cfg: DictConfig) -> None:
                     config.model.name,
                     config.dataset.name,
                     "x".join(map(str, data.image_shape)),
-                    describe_budget(config.trainer, data.num_train),
+                    describe_budget(config.trainer, data.num_train, config.model),
                 )
                 import_tensorflow_quietly()
                 from genlab.training.trainer import Trainer, TrainingInterrupted

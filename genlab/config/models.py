@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Optional
 
-from genlab.config.schema import AEConfig, GANConfig, VAEConfig
+from genlab.config.schema import AEConfig, GANConfig, VAEConfig, VQVAEConfig
 from genlab.errors import ConfigError
 
 log = logging.getLogger("genlab.config")
@@ -53,6 +53,7 @@ BUILT_IN = (
     ModelSpec("ae", AEConfig, "genlab.models.ae:AutoEncoder"),
     ModelSpec("vae", VAEConfig, "genlab.models.vae:VariationalAutoEncoder"),
     ModelSpec("gan", GANConfig, "genlab.models.gan:GAN"),
+    ModelSpec("vqvae", VQVAEConfig, "genlab.models.vqvae:VQVAE"),
 )
 
 

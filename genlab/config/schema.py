@@ -21,6 +21,9 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "swish", "tanh")
 RECONSTRUCTION_LOSSES = ("bce", "mse")
 RECONSTRUCTION_REDUCTIONS = ("sum", "mean")
 SWITCHES = ("auto", "true", "false")
+PADDINGS = ("same", "valid")
+GAN_LOSSES = ("non_saturating", "hinge", "wasserstein")
+CODEBOOK_UPDATES = ("loss", "ema")
 HAND_WRITTEN_KERNELS = ("col2im", "fused_batch_norm", "fused_adam")  # genlab.models.kernels
 
 
@@ -29,17 +32,20 @@ HAND_WRITTEN_KERNELS = ("col2im", "fused_batch_norm", "fused_adam")  # genlab.mo
 
 @dataclass
 class ConvNetConfig:
-    """A strided conv stack: one layer per entry of ``widths``."""
+    """A strided conv stack: one layer per entry of ``widths`` (none: a dense network)."""
 
     widths: list[int] = field(default_factory=lambda: [32, 64])
     kernel_size: int = 3
     strides: Optional[list[int]] = None  # one per layer; None means 2 everywhere
+    padding: str = "same"  # of the convs: same or valid (Keras' default)
     batch_norm: bool = False
+    use_bias: Optional[bool] = None  # of the hidden layers; None = only where no batch norm follows
     activation: str = "relu"
+    leaky_slope: float = 0.2  # negative slope of leaky_relu (DCGAN practice; Keras' LeakyReLU default is 0.3)
     dropout: float = 0.0
+    spectral_norm: bool = False  # every conv and dense layer spectrally normalised (SN-GAN's discriminator)
 
     def check(self, key: str) -> None:
-        require(len(self.widths) > 0, f"{key}.widths", "must list at least one layer", self.widths)
         require_whole_numbers(f"{key}.widths", self.widths)
         for width in self.widths:
             require(width >= 1, f"{key}.widths", "entries must be >= 1", self.widths)
@@ -54,24 +60,42 @@ class ConvNetConfig:
             require_whole_numbers(f"{key}.strides", self.strides)
             for stride in self.strides:
                 require(stride in (1, 2), f"{key}.strides", "entries must be 1 or 2", self.strides)
+        require_choice(f"{key}.padding", self.padding, PADDINGS)
         require_choice(f"{key}.activation", self.activation, ACTIVATIONS)
+        require(0.0 <= self.leaky_slope < 1.0, f"{key}.leaky_slope", "must be in [0, 1)", self.leaky_slope)
         require(0.0 <= self.dropout < 1.0, f"{key}.dropout", "must be in [0, 1)", self.dropout)
 
     def layer_strides(self) -> list[int]:
         return list(self.strides) if self.strides is not None else [2] * len(self.widths)
 
+    def hidden_bias(self) -> bool:
+        return self.use_bias if self.use_bias is not None else not self.batch_norm
+
 
 @dataclass
 class DeconvNetConfig(ConvNetConfig):
-    """Dense -> reshape -> transposed convs -> output conv, mirroring ConvNetConfig."""
+    """Dense -> reshape -> transposed convs -> output conv, mirroring ConvNetConfig.
+
+    Without widths it is a dense decoder: one dense layer to every pixel, reshaped to the image.
+    """
 
     widths: list[int] = field(default_factory=lambda: [64, 32])
     reshape_channels: Optional[int] = None  # channels of the first feature map; None = widths[0]
     output_stride: int = 1
     output_kernel_size: Optional[int] = None  # None = kernel_size
+    output_bias: bool = True  # a bias on the output layer (the DCGAN tutorial's generator has none)
+    dense_activation: Optional[str] = None  # after the first dense layer: linear, or None = activation
 
     def check(self, key: str) -> None:
         super().check(key)
+        require(
+            self.padding == "same",
+            f"{key}.padding",
+            "must be same: a decoder's feature maps grow by their strides to the image size",
+            self.padding,
+        )
+        if self.dense_activation is not None:
+            require_choice(f"{key}.dense_activation", self.dense_activation, ("linear", *ACTIVATIONS))
         if self.reshape_channels is not None:
             require(self.reshape_channels >= 1, f"{key}.reshape_channels", "must be >= 1", self.reshape_channels)
         require(self.output_stride in (1, 2), f"{key}.output_stride", "must be 1 or 2", self.output_stride)
@@ -86,6 +110,10 @@ class DeconvNetConfig(ConvNetConfig):
         """The first feature map: the smallest the strides grow past ``height`` x ``width`` (then cropped)."""
         upsampling = self.upsampling()
         return math.ceil(height / upsampling), math.ceil(width / upsampling), self.reshape_channels or self.widths[0]
+
+    @property
+    def is_dense(self) -> bool:
+        return not self.widths
 
 
 # ----------------------------------------------------------------------------- models
@@ -102,9 +130,14 @@ class AEConfig:
     # what the weight multiplies in the loss: the error summed over an image's values, or
     # their mean (Keras' losses reduce by the mean; the "weight 500" recipes rely on it)
     reconstruction_reduction: str = "sum"
+    # activation of the code itself (the encoder's last layer); None = linear. The dense autoencoder
+    # tutorial's code is relu.
+    code_activation: Optional[str] = None
 
     def __post_init__(self) -> None:
         require(self.latent_dim >= 1, "model.latent_dim", "must be >= 1", self.latent_dim)
+        if self.code_activation is not None:
+            require_choice("model.code_activation", self.code_activation, ACTIVATIONS)
         require_choice("model.reconstruction_loss", self.reconstruction_loss, RECONSTRUCTION_LOSSES)
         require_positive("model.reconstruction_weight", self.reconstruction_weight)
         require_choice("model.reconstruction_reduction", self.reconstruction_reduction, RECONSTRUCTION_REDUCTIONS)
@@ -120,6 +153,12 @@ class VAEConfig(AEConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self.beta >= 0, "model.beta", "must be >= 0", self.beta)
+        require(
+            self.code_activation is None,
+            "model.code_activation",
+            "must be null for a vae: its encoder gives a mean and a log-variance, not a code",
+            self.code_activation,
+        )
 
 
 @dataclass
@@ -128,13 +167,96 @@ class GANConfig:
     latent_dim: int = MISSING
     generator: DeconvNetConfig = field(default_factory=DeconvNetConfig)
     discriminator: ConvNetConfig = field(default_factory=ConvNetConfig)
-    label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing
+    label_smoothing: float = 0.0  # one-sided: real targets become 1 - label_smoothing (non_saturating only)
+    loss: str = "non_saturating"  # non_saturating (DCGAN), hinge (SN-GAN) or wasserstein (WGAN)
+    gradient_penalty: float = 0.0  # WGAN-GP's lambda on interpolates of real and fake images; 0 = off
+    critic_steps: int = 1  # discriminator updates per generator update
+    # decay of an exponential moving average of the generator's weights, which then makes every
+    # picture and evaluation; null = the generator as trained
+    ema_decay: Optional[float] = None
 
     def __post_init__(self) -> None:
         require(self.latent_dim >= 1, "model.latent_dim", "must be >= 1", self.latent_dim)
         require(0.0 <= self.label_smoothing < 0.5, "model.label_smoothing", "must be in [0, 0.5)", self.label_smoothing)
+        require_choice("model.loss", self.loss, GAN_LOSSES)
+        require(
+            self.label_smoothing == 0.0 or self.loss == "non_saturating",
+            "model.label_smoothing",
+            f"applies to the non_saturating loss only (model.loss={self.loss})",
+            self.label_smoothing,
+        )
+        require(self.gradient_penalty >= 0.0, "model.gradient_penalty", "must be >= 0", self.gradient_penalty)
+        require(self.critic_steps >= 1, "model.critic_steps", "must be >= 1", self.critic_steps)
+        if self.ema_decay is not None:
+            require(0.0 < self.ema_decay < 1.0, "model.ema_decay", "must be in (0, 1), or null for none", self.ema_decay)
         self.generator.check("model.generator")
         self.discriminator.check("model.discriminator")
+
+
+@dataclass
+class PixelCNNConfig:
+    """A VQ-VAE's prior: a PixelCNN over its grid of code indices, trained after the VQ-VAE."""
+
+    # optimizer steps of the prior, after the VQ-VAE's; None = as many as the VQ-VAE's, 0 = no prior
+    steps: Optional[int] = None
+    filters: int = 128
+    kernel_size: int = 7  # of the first layer (mask A); the residual blocks' masked convs are 3x3
+    residual_blocks: int = 2
+    learning_rate: float = 3.0e-4  # the prior has an optimizer of its own (the optimizer group's kind)
+
+    def check(self, key: str) -> None:
+        require(self.steps is None or self.steps >= 0, f"{key}.steps", "must be >= 0 (or null)", self.steps)
+        require(self.filters >= 1, f"{key}.filters", "must be >= 1", self.filters)
+        require(
+            self.kernel_size >= 1 and self.kernel_size % 2 == 1, f"{key}.kernel_size", "must be odd", self.kernel_size
+        )
+        require(self.residual_blocks >= 0, f"{key}.residual_blocks", "must be >= 0", self.residual_blocks)
+        require_positive(f"{key}.learning_rate", self.learning_rate)
+
+
+@dataclass
+class VQVAEConfig:
+    """VQ-VAE (van den Oord et al. 2017): a grid of code vectors, each replaced by its nearest codebook entry."""
+
+    name: str = "vqvae"
+    latent_dim: int = MISSING  # the length of each code vector and codebook entry (the paper's D)
+    num_embeddings: int = 128  # codebook entries (K)
+    commitment_cost: float = 0.25  # beta: how strongly the encoder is pulled to its codebook entries
+    codebook_update: str = "loss"  # loss (the codebook loss's gradient) or ema (moving averages)
+    codebook_decay: float = 0.99  # of the ema update
+    encoder: ConvNetConfig = field(default_factory=ConvNetConfig)  # convs, then a 1x1 conv to latent_dim
+    decoder: DeconvNetConfig = field(default_factory=DeconvNetConfig)  # from the grid: transposed convs
+    reconstruction_loss: str = "mse"
+    reconstruction_weight: float = 1.0
+    reconstruction_reduction: str = "mean"
+    prior: PixelCNNConfig = field(default_factory=PixelCNNConfig)
+
+    def __post_init__(self) -> None:
+        require(self.latent_dim >= 1, "model.latent_dim", "must be >= 1", self.latent_dim)
+        require(self.num_embeddings >= 2, "model.num_embeddings", "must be >= 2", self.num_embeddings)
+        require(self.commitment_cost >= 0, "model.commitment_cost", "must be >= 0", self.commitment_cost)
+        require_choice("model.codebook_update", self.codebook_update, CODEBOOK_UPDATES)
+        require(0.0 < self.codebook_decay < 1.0, "model.codebook_decay", "must be in (0, 1)", self.codebook_decay)
+        require_choice("model.reconstruction_loss", self.reconstruction_loss, RECONSTRUCTION_LOSSES)
+        require_positive("model.reconstruction_weight", self.reconstruction_weight)
+        require_choice("model.reconstruction_reduction", self.reconstruction_reduction, RECONSTRUCTION_REDUCTIONS)
+        self.encoder.check("model.encoder")
+        self.decoder.check("model.decoder")
+        require(
+            len(self.encoder.widths) > 0, "model.encoder.widths", "must list at least one conv for a grid", self.encoder.widths
+        )
+        require(
+            self.encoder.padding == "same", "model.encoder.padding", "must be same for a vqvae", self.encoder.padding
+        )
+        require(
+            len(self.decoder.widths) > 0, "model.decoder.widths", "must list at least one layer for a grid", self.decoder.widths
+        )
+        self.prior.check("model.prior")
+
+    def phase_steps(self, steps: int) -> tuple[int, ...]:
+        """The steps of the VQ-VAE, then of its prior (as many unless model.prior.steps says; none for 0)."""
+        prior = steps if self.prior.steps is None else self.prior.steps
+        return (steps, prior) if prior > 0 else (steps,)
 
 
 # ----------------------------------------------------------------------------- data

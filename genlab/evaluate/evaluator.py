@@ -238,7 +238,12 @@ class Evaluator:
             self._reconstruction(run, evaluation)
         if model.has_posterior:
             self._likelihood(run, evaluation)
-        self._sample_quality(run, evaluation)
+        if model.has_prior and not model.prior_ready():  # a VQ-VAE whose prior has not trained yet
+            note = "no sample figures (FD, KID): the model's prior is not trained yet"
+            log.warning("%s", note)
+            evaluation.notes.append(note)
+        else:
+            self._sample_quality(run, evaluation)
         self._write(evaluation)
         return evaluation
 

@@ -30,7 +30,9 @@ class AutoEncoder(GenerativeModel):
         self.config = config
         self.latent_dim = config.latent_dim
         self.image_shape = image_shape
-        self.encoder = nets.encoder(image_shape, config.encoder, self.code_units(), name="encoder")
+        self.encoder = nets.encoder(
+            image_shape, config.encoder, self.code_units(), name="encoder", output_activation=config.code_activation
+        )
         self.decoder = nets.decoder(config.latent_dim, image_shape, config.decoder, name="decoder")
         self.optimizer = make_optimizer()
 

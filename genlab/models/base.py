@@ -1,6 +1,7 @@
 """What every model offers the trainer and the render commands."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import keras
@@ -8,6 +9,18 @@ import numpy as np
 import tensorflow as tf
 
 OptimizerFactory = Callable[[], keras.optimizers.Optimizer]
+StepFunction = Callable[[tf.Tensor, tf.random.Generator], dict]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of a run with a training step of its own: the trainer runs the phases in order,
+    on one step counter, so a run resumes inside any of them."""
+
+    name: str
+    steps: int
+    step: StepFunction  # (images, rng) -> metrics
+    metric_names: tuple[str, ...]
 
 
 class GenerativeModel:
@@ -34,6 +47,9 @@ class GenerativeModel:
     has_posterior: bool = False
     # discriminate(images) -> logits, real > 0: the discriminator's accuracies in evaluation
     has_discriminator: bool = False
+    # codes are (flattened) grids of codebook entries: commands that move along one code dimension
+    # (traverse, manifold) do not apply
+    has_discrete_codes: bool = False
     latent_dim: int
     # Sizes of the parts a training batch is computed in (genlab.models.micro_batches); one part by default.
     micro_batch_sizes: tuple[int, ...] = ()
@@ -48,6 +64,14 @@ class GenerativeModel:
 
     def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
         raise NotImplementedError
+
+    def phases(self, steps: int) -> tuple[Phase, ...]:
+        """The run's phases in order; one by default: ``train_step`` for the ``steps`` the trainer config gives."""
+        return (Phase("train", steps, self.train_step, self.metric_names),)
+
+    def prior_ready(self) -> bool:
+        """Whether ``prior_codes`` can draw now (a learned prior may still be untrained)."""
+        return self.has_prior
 
     def decode(self, codes: tf.Tensor) -> tf.Tensor:
         raise NotImplementedError

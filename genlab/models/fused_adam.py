@@ -11,7 +11,11 @@ class FusedAdam(keras.optimizers.Adam):
     Keras writes the update as about a dozen separate ops per variable, each a pass over
     it; the fused kernel computes the same formula (``alpha = lr * sqrt(1 - beta_2^t) /
     (1 - beta_1^t)``, then m, v and ``var -= m * alpha / (sqrt(v) + epsilon)``) in one
-    pass. The slots are Keras' own, so checkpoints are unchanged. AMSGrad, sparse
+    pass. The slots are Keras' own, so checkpoints are unchanged. Keras 3 has no public way to
+    find the slot of a variable (no ``get_slot``): they are read where its Adam keeps them
+    (``_get_variable_index``, ``_momentums``, ``_velocities``), and tests/test_fused_kernels.py
+    checks step for step that the result is Keras' Adam, so a Keras that moves them fails
+    there, not silently. AMSGrad, sparse
     gradients and updates inside a tf.distribute strategy (where each replica's copy
     of a variable is updated through the strategy) keep Keras' code.
     """

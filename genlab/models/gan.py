@@ -1,24 +1,27 @@
-"""DCGAN with the non-saturating loss and one optimizer per network."""
+"""GAN: a generator and a discriminator (a critic for the Wasserstein loss), one optimizer each.
+
+``model.loss`` picks the objective (genlab.models.gan_losses): DCGAN's non-saturating
+loss, SN-GAN's hinge loss or WGAN's critic loss; ``model.gradient_penalty`` adds
+WGAN-GP's penalty, ``model.critic_steps`` trains the discriminator that many times per
+generator step, ``model.discriminator.spectral_norm`` normalises its layers, and
+``model.ema_decay`` keeps a moving average of the generator's weights that makes
+every picture and evaluation.
+"""
 from __future__ import annotations
 
+import keras
 import tensorflow as tf
 
 from genlab.config.schema import GANConfig
-from genlab.models.micro_batches import mean_over_parts
 from genlab.models import nets
 from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients, replica_share
-
-
-def _bce(targets: float, logits: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_mean(
-        tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(logits), targets), logits=logits)
-    )
+from genlab.models.gan_losses import discriminator_loss, generator_loss, gradient_penalty
+from genlab.models.micro_batches import mean_over_parts
 
 
 class GAN(GenerativeModel):
     name = "gan"
     pixel_range = (-1.0, 1.0)  # tanh generator
-    metric_names = ("d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake")
     has_encoder = False
     has_discriminator = True
 
@@ -30,46 +33,89 @@ class GAN(GenerativeModel):
         self.discriminator = nets.encoder(image_shape, config.discriminator, 1, name="discriminator")
         self.generator_optimizer = make_optimizer()
         self.discriminator_optimizer = make_optimizer()
+        self.metric_names = ("d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake")
+        if config.gradient_penalty > 0:
+            self.metric_names += ("gradient_penalty",)
+        # The average is a network of its own, starting from the generator's initial weights.
+        self.generator_ema: keras.Model | None = None
+        if config.ema_decay is not None:
+            self.generator_ema = nets.decoder(config.latent_dim, image_shape, config.generator, name="generator_ema")
+            self.generator_ema.set_weights(self.generator.get_weights())
+            self.generator_ema.trainable = False  # changed by the average only
 
     def trackables(self) -> dict[str, object]:
-        return {
+        trackables = {
             "generator": self.generator,
             "discriminator": self.discriminator,
             "generator_optimizer": self.generator_optimizer,
             "discriminator_optimizer": self.discriminator_optimizer,
         }
+        if self.generator_ema is not None:  # runs without it keep the checkpoint layout they always had
+            trackables["generator_ema"] = self.generator_ema
+        return trackables
 
     def build_optimizers(self) -> None:
         self.generator_optimizer.build(self.generator.trainable_variables)
         self.discriminator_optimizer.build(self.discriminator.trainable_variables)
 
     def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
+        # critic_steps - 1 discriminator updates alone (fresh noise each), then one of both networks
+        # from the same forward pass, as with one critic step.
+        for _ in range(self.config.critic_steps - 1):
+            with tf.GradientTape() as discriminator_tape:
+                metrics = mean_over_parts(lambda part: self._metrics(part, rng), images, self.micro_batch_sizes)
+                scaled_d_loss = self.discriminator_optimizer.scale_loss(replica_share(metrics["d_loss"]))
+            self._update_discriminator(discriminator_tape, scaled_d_loss)
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             metrics = mean_over_parts(lambda part: self._metrics(part, rng), images, self.micro_batch_sizes)
             scaled_d_loss = self.discriminator_optimizer.scale_loss(replica_share(metrics["d_loss"]))
             scaled_g_loss = self.generator_optimizer.scale_loss(replica_share(metrics["g_loss"]))
-        apply_gradients(
-            self.discriminator_optimizer, discriminator_tape, scaled_d_loss, self.discriminator.trainable_variables
-        )
+        self._update_discriminator(discriminator_tape, scaled_d_loss)
         apply_gradients(self.generator_optimizer, generator_tape, scaled_g_loss, self.generator.trainable_variables)
+        if self.generator_ema is not None:
+            self._update_average()
         return metrics
+
+    def _update_discriminator(self, tape: tf.GradientTape, scaled_loss: tf.Tensor) -> None:
+        apply_gradients(self.discriminator_optimizer, tape, scaled_loss, self.discriminator.trainable_variables)
+
+    def _update_average(self) -> None:
+        """ema = decay * ema + (1 - decay) * weights, for every weight (batch norm's statistics too)."""
+        decay = self.config.ema_decay
+        for average, current in zip(self.generator_ema.weights, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * tf.cast(current, average.dtype))
 
     def _metrics(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
         """Both losses and the discriminator's accuracies on ``images`` and as many fakes."""
-        codes = rng.normal([tf.shape(images)[0], self.latent_dim])
+        count = tf.shape(images)[0]
+        codes = rng.normal([count, self.latent_dim])
         fakes = tf.tanh(self.generator(codes, training=True))
         real_logits = self.discriminator(images, training=True)
         fake_logits = self.discriminator(fakes, training=True)
-        return {
-            "d_loss": _bce(1.0 - self.config.label_smoothing, real_logits) + _bce(0.0, fake_logits),
-            "g_loss": _bce(1.0, fake_logits),  # non-saturating: maximise log D(G(z))
+        loss = self.config.loss
+        metrics = {
+            "d_loss": discriminator_loss(loss, real_logits, fake_logits, self.config.label_smoothing),
+            "g_loss": generator_loss(loss, fake_logits),
             "d_accuracy_real": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
             "d_accuracy_fake": tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)),
         }
+        if self.config.gradient_penalty > 0:
+            mix = rng.uniform([count, 1, 1, 1], dtype=fakes.dtype)
+            critic = lambda mixed: self.discriminator(mixed, training=True)  # noqa: E731
+            scale = self.discriminator_optimizer.scale_loss(tf.constant(1.0))  # 1 unless mixed_float16
+            penalty = gradient_penalty(critic, tf.cast(images, fakes.dtype), fakes, mix, tf.stop_gradient(scale))
+            metrics["gradient_penalty"] = penalty
+            metrics["d_loss"] += self.config.gradient_penalty * penalty
+        return metrics
 
     def discriminate(self, images: tf.Tensor) -> tf.Tensor:
         """The discriminator's logits (real > 0) for images in the model's pixel range."""
         return self.discriminator(images, training=False)
 
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """The network pictures and evaluation use: the weights' moving average when there is one."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
     def decode(self, codes: tf.Tensor) -> tf.Tensor:
-        return self.to_display(tf.tanh(self.generator(codes, training=False)))
+        return self.to_display(tf.tanh(self.sampling_generator(codes, training=False)))

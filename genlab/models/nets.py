@@ -2,25 +2,33 @@
 
 One builder serves 28x28x1, 32x32x3 and 64x64x3: the decoder starts from the
 smallest feature map that its strides can grow past the image size, then crops,
-so sizes that are not a power of two times the start size work too.
+so sizes that are not a power of two times the start size work too. An empty width
+list gives a dense network (the first autoencoder tutorial's): flatten and one
+dense layer to the code, one dense layer from the code to every pixel.
 """
 from __future__ import annotations
+
+import math
 
 import keras
 from keras import layers
 
 from genlab.config.schema import ConvNetConfig, DeconvNetConfig
+from genlab.errors import ConfigError
 from genlab.models.col2im_convolution import Col2ImConv2D, Col2ImConv2DTranspose
 from genlab.models.fused_batch_norm import FusedBatchNormalization
 from genlab.models.kernels import uses
 
-LEAKY_SLOPE = 0.2  # DCGAN practice
-
-
-def activation_layer(name: str) -> layers.Layer:
+def activation_layer(name: str, leaky_slope: float = 0.2) -> layers.Layer:
     if name == "leaky_relu":
-        return layers.LeakyReLU(negative_slope=LEAKY_SLOPE)
+        return layers.LeakyReLU(negative_slope=leaky_slope)
     return layers.Activation(name)
+
+
+def _normalised(layer: layers.Layer, net: ConvNetConfig) -> layers.Layer:
+    """The layer itself, or wrapped in Keras' spectral normalisation (its kernel divided by its largest
+    singular value, estimated by one power iteration a training call)."""
+    return layers.SpectralNormalization(layer) if net.spectral_norm else layer
 
 
 def _conv() -> type[layers.Conv2D]:
@@ -31,25 +39,35 @@ def _conv_transpose() -> type[layers.Conv2DTranspose]:
     return Col2ImConv2DTranspose if uses("col2im") else layers.Conv2DTranspose
 
 
-def _block(x, layer: layers.Layer, net: ConvNetConfig, training_noise: bool):
-    x = layer(x)
+def _block(x, layer: layers.Layer, net: ConvNetConfig, training_noise: bool, activation: str | None = None):
+    x = _normalised(layer, net)(x)
     if net.batch_norm:
         x = (FusedBatchNormalization if uses("fused_batch_norm") else layers.BatchNormalization)()(x)
-    x = activation_layer(net.activation)(x)
+    activation = activation or net.activation
+    if activation != "linear":
+        x = activation_layer(activation, net.leaky_slope)(x)
     if training_noise and net.dropout > 0:
         x = layers.Dropout(net.dropout)(x)
     return x
 
 
-def encoder(image_shape: tuple[int, int, int], net: ConvNetConfig, output_units: int, name: str) -> keras.Model:
-    """Strided convs, flatten, one dense layer of ``output_units`` (no activation)."""
+def encoder(
+    image_shape: tuple[int, int, int],
+    net: ConvNetConfig,
+    output_units: int,
+    name: str,
+    output_activation: str | None = None,
+) -> keras.Model:
+    """Strided convs, flatten, one dense layer of ``output_units`` (linear unless ``output_activation``)."""
     images = keras.Input(shape=image_shape, name="images")
     x = images
     for width, stride in zip(net.widths, net.layer_strides()):
-        conv = _conv()(width, net.kernel_size, strides=stride, padding="same", use_bias=not net.batch_norm)
+        conv = _conv()(width, net.kernel_size, strides=stride, padding=net.padding, use_bias=net.hidden_bias())
         x = _block(x, conv, net, training_noise=True)
     x = layers.Flatten()(x)
-    x = layers.Dense(output_units)(x)
+    x = _normalised(layers.Dense(output_units), net)(x)
+    if output_activation is not None:
+        x = activation_layer(output_activation, net.leaky_slope)(x)
     # Losses are computed in float32 even under a mixed-precision policy.
     outputs = layers.Activation("linear", dtype="float32")(x)
     return keras.Model(images, outputs, name=name)
@@ -57,26 +75,72 @@ def encoder(image_shape: tuple[int, int, int], net: ConvNetConfig, output_units:
 
 def decoder(latent_dim: int, image_shape: tuple[int, int, int], net: DeconvNetConfig, name: str) -> keras.Model:
     """Dense to a small feature map, transposed convs up, an output conv; returns pre-activations."""
-    height, width, channels = image_shape
-    upsampling = net.upsampling()
-    start_height, start_width, start_channels = net.start_shape(height, width)
-
+    if net.is_dense:
+        return _dense_decoder(latent_dim, image_shape, net, name)
+    start_height, start_width, start_channels = net.start_shape(*image_shape[:2])
     codes = keras.Input(shape=(latent_dim,), name="codes")
-    dense = layers.Dense(start_height * start_width * start_channels, use_bias=not net.batch_norm)
-    x = _block(codes, dense, net, training_noise=False)
+    dense = layers.Dense(start_height * start_width * start_channels, use_bias=net.hidden_bias())
+    x = _block(codes, dense, net, training_noise=False, activation=net.dense_activation)
     x = layers.Reshape((start_height, start_width, start_channels))(x)
+    return keras.Model(codes, _up_to_image(x, image_shape, net), name=name)
+
+
+def _up_to_image(x, image_shape: tuple[int, int, int], net: DeconvNetConfig):
+    """Transposed convs from feature map ``x``, an output conv onto the image's channels, the excess cropped."""
+    height, width, channels = image_shape
+    start_height, start_width = x.shape[1], x.shape[2]
     for filters, stride in zip(net.widths, net.layer_strides()):
-        deconv = _conv_transpose()(
-            filters, net.kernel_size, strides=stride, padding="same", use_bias=not net.batch_norm
-        )
+        deconv = _conv_transpose()(filters, net.kernel_size, strides=stride, padding="same", use_bias=net.hidden_bias())
         x = _block(x, deconv, net, training_noise=False)
-    x = _conv_transpose()(
-        channels, net.output_kernel_size or net.kernel_size, strides=net.output_stride, padding="same"
-    )(x)
+    output_layer = _conv_transpose()(
+        channels,
+        net.output_kernel_size or net.kernel_size,
+        strides=net.output_stride,
+        padding="same",
+        use_bias=net.output_bias,
+    )
+    x = _normalised(output_layer, net)(x)
+    upsampling = net.upsampling()
     extra_height, extra_width = start_height * upsampling - height, start_width * upsampling - width
     if extra_height or extra_width:
         x = layers.Cropping2D(
             ((extra_height // 2, extra_height - extra_height // 2), (extra_width // 2, extra_width - extra_width // 2))
         )(x)
+    return layers.Activation("linear", dtype="float32")(x)
+
+
+def _dense_decoder(latent_dim: int, image_shape: tuple[int, int, int], net: DeconvNetConfig, name: str) -> keras.Model:
+    """One dense layer from the code to every pixel's pre-activation, reshaped to the image."""
+    codes = keras.Input(shape=(latent_dim,), name="codes")
+    x = _normalised(layers.Dense(math.prod(image_shape), use_bias=net.output_bias), net)(codes)
+    x = layers.Reshape(image_shape)(x)
     outputs = layers.Activation("linear", dtype="float32")(x)
     return keras.Model(codes, outputs, name=name)
+
+
+def grid_encoder(image_shape: tuple[int, int, int], net: ConvNetConfig, code_channels: int, name: str) -> keras.Model:
+    """Strided convs, then a 1x1 conv to ``code_channels``: a grid of code vectors (a VQ-VAE's)."""
+    images = keras.Input(shape=image_shape, name="images")
+    x = images
+    for width, stride in zip(net.widths, net.layer_strides()):
+        conv = _conv()(width, net.kernel_size, strides=stride, padding="same", use_bias=net.hidden_bias())
+        x = _block(x, conv, net, training_noise=True)
+    x = _normalised(layers.Conv2D(code_channels, 1), net)(x)
+    outputs = layers.Activation("linear", dtype="float32")(x)
+    return keras.Model(images, outputs, name=name)
+
+
+def grid_decoder(
+    grid_shape: tuple[int, int, int], image_shape: tuple[int, int, int], net: DeconvNetConfig, name: str
+) -> keras.Model:
+    """Transposed convs from a grid of code vectors up to the image (cropped), an output conv; pre-activations."""
+    height, width, _ = image_shape
+    upsampling = net.upsampling()
+    if grid_shape[0] * upsampling < height or grid_shape[1] * upsampling < width:
+        raise ConfigError(
+            f"model.decoder.strides grow the encoder's {grid_shape[0]}x{grid_shape[1]} grid to "
+            f"{grid_shape[0] * upsampling}x{grid_shape[1] * upsampling}, smaller than the {height}x{width} images: "
+            "give the decoder at least the encoder's stride-2 layers"
+        )
+    codes = keras.Input(shape=grid_shape, name="codes")
+    return keras.Model(codes, _up_to_image(codes, image_shape, net), name=name)

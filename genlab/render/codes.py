@@ -9,6 +9,7 @@ from genlab.render.job import RenderJob
 
 def render_latents(job: RenderJob) -> None:
     """A scatter of test codes on two dimensions, coloured by class, and per-dimension histograms."""
+    job.require_continuous_codes()
     config = job.config
     job.check_dims("dims", config.dims)
     job.require_encoder()

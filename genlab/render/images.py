@@ -48,6 +48,7 @@ def paired_rows(first: np.ndarray, second: np.ndarray, columns: int) -> np.ndarr
 
 def render_manifold(job: RenderJob) -> None:
     """Two dimensions at standard-normal quantiles (dims[0] left to right, dims[1] bottom to top)."""
+    job.require_continuous_codes()
     config = job.config
     job.check_dims("dims", config.dims)
     codes = manifold(job.run.latent_dim, tuple(config.dims), config.n)

@@ -74,6 +74,15 @@ class RenderJob:
     def require_encoder(self) -> None:
         self.run.require("has_encoder", f"genlab {self.command}")
 
+    def require_continuous_codes(self) -> None:
+        """Traversals, manifolds and code plots read single code dimensions; a grid of codebook entries has none."""
+        model = self.run.model
+        if model.has_discrete_codes:
+            raise GenlabError(
+                f"genlab {self.command} reads single code dimensions, and a {model.name} model's codes are grids "
+                "of codebook entries; try genlab sample, reconstruct or interpolate"
+            )
+
     # ------------------------------------------------------------------ output
 
     def name(self, *parts: object) -> str:

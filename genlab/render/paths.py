@@ -46,6 +46,7 @@ def traversal_dims(job: RenderJob, max_rows: int) -> list[int]:
 
 def render_traverse(job: RenderJob) -> None:
     """One row per dimension set from -range to +range around a starting code; a GIF sweeps every row at once."""
+    job.require_continuous_codes()
     config = job.config
     if config.dims is not None:
         job.check_dims("dims", config.dims)

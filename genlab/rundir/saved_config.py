@@ -18,8 +18,9 @@ from genlab.config.models import model_schemas
 from genlab.config.schema import OPTIMIZER_SCHEMAS, DatasetConfig, TrainConfig, TrainerConfig
 from genlab.errors import ConfigError, GenlabError
 
-# Keys a continued run may change: how long and how it trains, and where its data lives.
-CHANGEABLE_ON_RESUME = ("trainer", "dataset.path", "dataset.cache_dir", "dataset.download")
+# Keys a continued run may change: how long and how it trains (a VQ-VAE's prior phase included),
+# and where its data lives.
+CHANGEABLE_ON_RESUME = ("trainer", "model.prior.steps", "dataset.path", "dataset.cache_dir", "dataset.download")
 GROUPS = ("model", "dataset", "optimizer", "trainer")
 
 
@@ -87,7 +88,7 @@ def _refuse(keys: list[str], run_dir: Path, saved: DictConfig, new: DictConfig) 
     more = f" and {len(keys) - 8} more" if len(keys) > 8 else ""
     raise ConfigError(
         f"{run_dir} was trained with a different config: {described}{more}. "
-        f"Only trainer.*, dataset.path, dataset.cache_dir and dataset.download may change when a run "
+        f"Only trainer.*, model.prior.steps, dataset.path, dataset.cache_dir and dataset.download may change when a run "
         "continues; start a new run for the rest."
     )
 

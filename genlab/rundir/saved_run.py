@@ -99,7 +99,8 @@ class SavedRun:
 
     @property
     def latent_dim(self) -> int:
-        return int(self.config.model.latent_dim)
+        """The length of the model's codes (a VQ-VAE's: its whole grid of entries)."""
+        return int(self.model.latent_dim)
 
     def test_images(self, indices: np.ndarray | Sequence[int] | None = None) -> "Images":
         """The test split (a numpy array or on-disk records), or the images at ``indices`` as an array."""

@@ -48,20 +48,24 @@ def _per_image(shape) -> tuple[int, ...]:
 
 
 def _layer_forward(layer: layers.Layer) -> int | None:
-    """Forward FLOPs per image of one layer, or None when the layer is not counted."""
-    if isinstance(layer, _UNSUPPORTED):
-        raise ValueError(f"layer {layer.name} ({type(layer).__name__}) is not supported by the FLOP counter")
-    if isinstance(layer, layers.Dense):
+    """Forward FLOPs per image of one layer, or None when the layer is not counted.
+
+    A wrapper (spectral normalisation) counts as the layer it wraps, on the wrapper's inputs.
+    """
+    inner = layer.layer if isinstance(layer, layers.Wrapper) else layer
+    if isinstance(inner, _UNSUPPORTED):
+        raise ValueError(f"layer {layer.name} ({type(inner).__name__}) is not supported by the FLOP counter")
+    if isinstance(inner, layers.Dense):
         inputs = _per_image(layer.input.shape)
-        return 2 * math.prod(inputs) * layer.units
-    if isinstance(layer, _CONV_TRANSPOSES):
+        return 2 * math.prod(inputs) * inner.units
+    if isinstance(inner, _CONV_TRANSPOSES):
         inputs = _per_image(layer.input.shape)
-        kernel_volume = math.prod(layer.kernel_size)
-        return 2 * math.prod(inputs) * kernel_volume * layer.filters
-    if isinstance(layer, _CONVS):
+        kernel_volume = math.prod(inner.kernel_size)
+        return 2 * math.prod(inputs) * kernel_volume * inner.filters
+    if isinstance(inner, _CONVS):
         inputs, outputs = _per_image(layer.input.shape), _per_image(layer.output.shape)
-        kernel_volume = math.prod(layer.kernel_size)
-        return 2 * math.prod(outputs) * kernel_volume * inputs[-1] // layer.groups
+        kernel_volume = math.prod(inner.kernel_size)
+        return 2 * math.prod(outputs) * kernel_volume * inputs[-1] // inner.groups
     return None
 
 

@@ -26,7 +26,19 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from genlab import rundir
-from genlab.config.schema import AdamConfig, AEConfig, ConvNetConfig, DeconvNetConfig, GANConfig, OptimizerConfig, RMSpropConfig, SGDConfig, VAEConfig
+from genlab.config.schema import (
+    AdamConfig,
+    AEConfig,
+    ConvNetConfig,
+    DeconvNetConfig,
+    GANConfig,
+    OptimizerConfig,
+    PixelCNNConfig,
+    RMSpropConfig,
+    SGDConfig,
+    VAEConfig,
+    VQVAEConfig,
+)
 from genlab.errors import ConfigError, GenlabError
 
 BYTES_PER_VALUE = 4  # float32
@@ -58,9 +70,19 @@ def _largest_factor(*factors: tuple[int, str]) -> str:
     return max(factors, key=lambda factor: factor[0])[1]
 
 
-def _kernel(inputs: int, outputs: int, bias: bool, key: str, taps: int = 1) -> LayerParams:
-    """A Dense (taps=1) or a conv / transposed conv with ``taps`` kernel positions."""
-    return LayerParams(taps * inputs * outputs + (outputs if bias else 0), 0, key)
+def _kernel(inputs: int, outputs: int, bias: bool, key: str, taps: int = 1, norm_vector: int = 0) -> LayerParams:
+    """A Dense (taps=1) or a conv / transposed conv with ``taps`` kernel positions; spectral
+    normalisation keeps a vector as long as the kernel's last axis beside it (``norm_vector``)."""
+    return LayerParams(taps * inputs * outputs + (outputs if bias else 0), norm_vector, key)
+
+
+def _frozen(layers: list[LayerParams]) -> list[LayerParams]:
+    """The same layers with every weight non-trainable (a moving average of a network's weights)."""
+    return [LayerParams(0, layer.total, layer.grows_with) for layer in layers]
+
+
+def _conv_output(size: int, kernel: int, stride: int, padding: str) -> int:
+    return math.ceil(size / stride) if padding == "same" else math.ceil((size - kernel + 1) / stride)
 
 
 def _batch_norm(channels: int, key: str) -> LayerParams:
@@ -70,17 +92,20 @@ def _batch_norm(channels: int, key: str) -> LayerParams:
 def encoder_params(
     image_shape: tuple[int, int, int], net: ConvNetConfig, output_units: int, prefix: str, units_key: str
 ) -> list[LayerParams]:
-    """The layers of ``nets.encoder``: strided convs ("same" padding), flatten, a Dense."""
+    """The layers of ``nets.encoder``: strided convs, flatten, a Dense."""
     height, width, channels = image_shape
     widths_key = f"{prefix}.widths"
+    norm = net.spectral_norm
     layers = []
     for filters, stride in zip(net.widths, net.layer_strides()):
-        layers.append(_kernel(channels, filters, not net.batch_norm, widths_key, taps=net.kernel_size**2))
+        layers.append(_kernel(channels, filters, net.hidden_bias(), widths_key, net.kernel_size**2, norm * filters))
         if net.batch_norm:
             layers.append(_batch_norm(filters, widths_key))
-        height, width, channels = math.ceil(height / stride), math.ceil(width / stride), filters
+        height = _conv_output(height, net.kernel_size, stride, net.padding)
+        width = _conv_output(width, net.kernel_size, stride, net.padding)
+        channels = filters
     key = _largest_factor((output_units, units_key), (height * width, IMAGE_SIZE_KEY), (channels, widths_key))
-    layers.append(_kernel(height * width * channels, output_units, True, key))
+    layers.append(_kernel(height * width * channels, output_units, True, key, norm_vector=norm * output_units))
     return layers
 
 
@@ -89,6 +114,11 @@ def decoder_params(
 ) -> list[LayerParams]:
     """The layers of ``nets.decoder``: a Dense to the first feature map, transposed convs, an output conv."""
     height, width, channels = image_shape
+    norm = net.spectral_norm
+    if net.is_dense:
+        key = _largest_factor((latent_dim, latent_key), (height * width * channels, IMAGE_SIZE_KEY))
+        pixels = height * width * channels
+        return [_kernel(latent_dim, pixels, net.output_bias, key, norm_vector=norm * pixels)]
     start_height, start_width, start_channels = net.start_shape(height, width)
     widths_key = f"{prefix}.widths"
     start_key = f"{prefix}.reshape_channels" if net.reshape_channels else widths_key
@@ -96,17 +126,64 @@ def decoder_params(
     key = _largest_factor(
         (latent_dim, latent_key), (start_height * start_width, IMAGE_SIZE_KEY), (start_channels, start_key)
     )
-    layers = [_kernel(latent_dim, units, not net.batch_norm, key)]
+    layers = [_kernel(latent_dim, units, net.hidden_bias(), key, norm_vector=norm * units)]
     if net.batch_norm:
         layers.append(_batch_norm(units, key))
     inputs = start_channels
     for filters in net.widths:
-        layers.append(_kernel(inputs, filters, not net.batch_norm, widths_key, taps=net.kernel_size**2))
+        # a transposed conv's kernel ends with its input channels
+        layers.append(_kernel(inputs, filters, net.hidden_bias(), widths_key, net.kernel_size**2, norm * inputs))
         if net.batch_norm:
             layers.append(_batch_norm(filters, widths_key))
         inputs = filters
     output_kernel = net.output_kernel_size or net.kernel_size
-    layers.append(_kernel(inputs, channels, True, widths_key, taps=output_kernel**2))
+    layers.append(_kernel(inputs, channels, net.output_bias, widths_key, output_kernel**2, norm * inputs))
+    return layers
+
+
+def grid_params(image_shape: tuple[int, int, int], model: VQVAEConfig, latent_key: str) -> dict[str, list[LayerParams]]:
+    """The layers of a VQ-VAE (genlab.models.vqvae): grid encoder, grid decoder, quantiser and prior."""
+    height, width, channels = image_shape
+    encoder, decoder, code = model.encoder, model.decoder, model.latent_dim
+    layers = []
+    inputs = channels
+    for filters, stride in zip(encoder.widths, encoder.layer_strides()):
+        layers.append(
+            _kernel(inputs, filters, encoder.hidden_bias(), "model.encoder.widths", encoder.kernel_size**2, encoder.spectral_norm * filters)
+        )
+        if encoder.batch_norm:
+            layers.append(_batch_norm(filters, "model.encoder.widths"))
+        height, width, inputs = math.ceil(height / stride), math.ceil(width / stride), filters
+    layers.append(_kernel(inputs, code, True, latent_key, norm_vector=encoder.spectral_norm * code))
+    decoded, inputs = [], code
+    for filters in decoder.widths:
+        decoded.append(
+            _kernel(inputs, filters, decoder.hidden_bias(), "model.decoder.widths", decoder.kernel_size**2, decoder.spectral_norm * inputs)
+        )
+        if decoder.batch_norm:
+            decoded.append(_batch_norm(filters, "model.decoder.widths"))
+        inputs = filters
+    output_kernel = decoder.output_kernel_size or decoder.kernel_size
+    decoded.append(
+        _kernel(inputs, channels, decoder.output_bias, "model.decoder.widths", output_kernel**2, decoder.spectral_norm * inputs)
+    )
+    entries = model.num_embeddings * code
+    if model.codebook_update == "loss":
+        quantizer = [LayerParams(entries, 0, "model.num_embeddings")]
+    else:  # codebook, cluster sizes and entry sums, all moving averages
+        quantizer = [LayerParams(0, 2 * entries + model.num_embeddings, "model.num_embeddings")]
+    return {"encoder": layers, "decoder": decoded, "quantizer": quantizer, "prior": pixelcnn_params(model.num_embeddings, model.prior)}
+
+
+def pixelcnn_params(entries: int, prior: PixelCNNConfig) -> list[LayerParams]:
+    """The layers of genlab.models.pixelcnn.pixelcnn."""
+    filters, key = prior.filters, "model.prior.filters"
+    half = filters // 2
+    layers = [_kernel(entries, filters, True, key, prior.kernel_size**2)]
+    for _ in range(prior.residual_blocks):
+        layers += [_kernel(filters, filters, True, key), _kernel(filters, half, True, key, 9), _kernel(half, filters, True, key)]
+    layers += [_kernel(filters, filters, True, key) for _ in range(2)]
+    layers.append(_kernel(filters, entries, True, "model.num_embeddings"))
     return layers
 
 
@@ -115,10 +192,16 @@ def network_params(
 ) -> dict[str, list[LayerParams]] | None:
     """Every network of a model config, by the name the model gives it; None for a model not known here."""
     if isinstance(model, GANConfig):
-        return {
-            "generator": decoder_params(model.latent_dim, image_shape, model.generator, "model.generator", latent_key),
+        generator = decoder_params(model.latent_dim, image_shape, model.generator, "model.generator", latent_key)
+        networks = {
+            "generator": generator,
             "discriminator": encoder_params(image_shape, model.discriminator, 1, "model.discriminator", latent_key),
         }
+        if model.ema_decay is not None:
+            networks["generator_ema"] = _frozen(generator)
+        return networks
+    if isinstance(model, VQVAEConfig):
+        return grid_params(image_shape, model, latent_key)
     if isinstance(model, AEConfig):
         code_units = 2 * model.latent_dim if isinstance(model, VAEConfig) else model.latent_dim  # mean, log-variance
         return {

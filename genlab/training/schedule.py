@@ -43,12 +43,26 @@ def total_steps(trainer: Any, num_train: int) -> int:
     return max(1, math.ceil(trainer.epochs * steps_per_epoch(trainer.batch_size, num_train)))
 
 
-def describe_budget(trainer: Any, num_train: int) -> str:
-    """``2000 steps of batch 128 (4.27 epochs of 60000 images; trainer.steps)``: what the run trains for and why."""
+def phase_steps(model: Any, steps: int) -> tuple[int, ...]:
+    """The steps of each phase of a run whose model trains for ``steps``: one phase unless the model's
+    config says otherwise (a VQ-VAE's prior trains after it)."""
+    split = getattr(model, "phase_steps", None)
+    return tuple(split(steps)) if callable(split) else (steps,)
+
+
+def run_steps(trainer: Any, model: Any, num_train: int) -> int:
+    """Where the step counter of a finished run stands: every phase's steps."""
+    return sum(phase_steps(model, total_steps(trainer, num_train)))
+
+
+def describe_budget(trainer: Any, num_train: int, model: Any = None) -> str:
+    """``2000 steps of batch 128 (4.27 epochs of 60000 images; trainer.steps)``: what the run trains for and why,
+    with ``, then 2000 steps of its prior`` for a model trained in two phases."""
     steps = total_steps(trainer, num_train)
     epochs = steps / steps_per_epoch(trainer.batch_size, num_train)
     source = "trainer.steps" if trainer.epochs is None else f"trainer.epochs={trainer.epochs:g}"
-    return f"{steps} steps of batch {trainer.batch_size} ({epochs:.3g} epochs of {num_train} images; {source})"
+    later = "".join(f", then {count} steps of its prior" for count in phase_steps(model, steps)[1:])
+    return f"{steps} steps of batch {trainer.batch_size} ({epochs:.3g} epochs of {num_train} images; {source}){later}"
 
 
 def loop_length(step: int, total: int, trainer: Any) -> int:

@@ -7,6 +7,7 @@ losses and stop signals.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -113,7 +114,9 @@ class Trainer:
             )
         self.model, self.step, self.rng, self.checkpoints = state.model, state.step, state.rng, state.checkpoints
         self.model.micro_batch_sizes = tuple(part_sizes(self.replica_batch_size, self.runtime.micro_batch_plan.parts))
-        self.steps = total_steps(config.trainer, self.data.num_train)
+        # One phase for most models; a VQ-VAE trains its prior in a second one, on the same step counter.
+        self.phases = self.model.phases(total_steps(config.trainer, self.data.num_train))
+        self.steps = sum(phase.steps for phase in self.phases)
         if batches is None:
             batches = make_batches(
                 self.data.train_images,
@@ -130,33 +133,34 @@ class Trainer:
             self.writer = QuietSummaryWriter(str(run_dir / rundir.TENSORBOARD_DIR))
         else:
             self.writer = tf.summary.create_noop_writer()
-        self.fixed_codes, self.fixed_images = self._fixed_inputs()
-        self._train_loop = tf.function(self._loop, jit_compile=False)
+        self.fixed_images = self.data.test_images[: config.trainer.num_images]
+        indices = range(len(self.phases))
+        self._train_loops = [tf.function(functools.partial(self._loop, index), jit_compile=False) for index in indices]
         # Under a strategy the step must not be a nested tf.function: its gradient
         # all-reduce has to join the replicas inside strategy.run.
+        self._compiled_model_steps = [functools.partial(self._model_step, index) for index in indices]
         if not self.runtime.distributed:
-            self._compiled_model_step = tf.function(self._model_step, jit_compile=self.runtime.jit_compile)
-        else:
-            self._compiled_model_step = self._model_step
+            jit = self.runtime.jit_compile
+            self._compiled_model_steps = [tf.function(step, jit_compile=jit) for step in self._compiled_model_steps]
 
     # ------------------------------------------------------------------ compiled part
 
-    def _model_step(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _model_step(self, phase: int, images: tf.Tensor) -> dict[str, tf.Tensor]:
         """The model's update alone: the part XLA compiles when jit_compile is on."""
-        metrics = self.model.train_step(images, self.rng)
-        return {name: tf.cast(metrics[name], tf.float32) for name in self.model.metric_names}
+        metrics = self.phases[phase].step(images, self.rng)
+        return {name: tf.cast(metrics[name], tf.float32) for name in self.phases[phase].metric_names}
 
-    def _replica_step(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _replica_step(self, phase: int, images: tf.Tensor) -> dict[str, tf.Tensor]:
         """One replica's update on its slice of the global batch (all of it without a strategy)."""
         if self.runtime.num_replicas > 1:
             replica = tf.distribute.get_replica_context().replica_id_in_sync_group
             start = replica * self.replica_batch_size
             images = images[start : start + self.replica_batch_size]
-        return self._compiled_model_step(images)
+        return self._compiled_model_steps[phase](images)
 
-    def _one_step(self, images: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _one_step(self, phase: int, images: tf.Tensor) -> dict[str, tf.Tensor]:
         # Every worker derives the same global batch from the step and takes its replicas' slices.
-        per_replica = self.strategy.run(self._replica_step, args=(images,))
+        per_replica = self.strategy.run(functools.partial(self._replica_step, phase), args=(images,))
         metrics = {
             name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
             for name, value in per_replica.items()
@@ -164,12 +168,13 @@ class Trainer:
         self.step.assign_add(1)
         return metrics
 
-    def _loop(self, num_steps: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor, dict[str, tf.Tensor]]:
-        """Run up to ``num_steps`` steps; return the mean metrics, the steps done, and the last step's metrics.
+    def _loop(self, phase: int, num_steps: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor, dict[str, tf.Tensor]]:
+        """Run up to ``num_steps`` steps of ``phase``; return the mean metrics, the steps done, and the last
+        step's metrics.
 
         Stops early at the first non-finite metric, so the caller can name that step.
         """
-        totals = {name: tf.constant(0.0) for name in self.model.metric_names}
+        totals = {name: tf.constant(0.0) for name in self.phases[phase].metric_names}
         last = dict(totals)
         done = tf.constant(0, tf.int64)
         ahead = self.batches.random_access
@@ -186,7 +191,7 @@ class Trainer:
                 upcoming = self.batches.batch(self.step + 1)
             else:
                 upcoming = images = self.batches.batch(self.step)
-            last = self._one_step(images)
+            last = self._one_step(phase, images)
             images = upcoming
             if not tf.reduce_all([tf.math.is_finite(value) for value in last.values()]):
                 break
@@ -197,15 +202,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ host part
 
-    def _fixed_inputs(self) -> tuple[np.ndarray, np.ndarray]:
-        """The same latent vectors and test images for every progress frame of this run."""
-        count = self.config.trainer.num_images
-        generator = np.random.default_rng(self.config.seed + 1)
-        codes = generator.standard_normal((count, self.model.latent_dim)).astype(np.float32)
-        return codes, self.data.test_images[:count]
-
     def _samples(self) -> np.ndarray:
-        return self.model.decode(tf.constant(self.fixed_codes)).numpy()
+        """Decoded prior codes drawn with the same seed for every progress frame of this run."""
+        generator = np.random.default_rng(self.config.seed + 1)
+        codes = self.model.prior_codes(generator, self.config.trainer.num_images)
+        return self.model.decode(tf.constant(codes)).numpy()
 
     def _reconstructions(self) -> np.ndarray:
         """Originals and reconstructions in alternating rows of eight."""
@@ -225,7 +226,7 @@ class Trainer:
         grids = {}
         if self.model.has_encoder:
             grids["reconstructions"] = tile(self._reconstructions(), columns=8)
-        if self.model.has_prior:
+        if self.model.prior_ready():
             grids["samples"] = tile(self._samples())
         frame = grids.get("samples", grids.get("reconstructions"))
         save_png(frame, self.run_dir / rundir.PROGRESS_DIR / f"step_{step:07d}.png")
@@ -256,13 +257,22 @@ class Trainer:
             return
         if self.model.has_encoder:
             save_png(tile(self._reconstructions(), columns=8), self.run_dir / "reconstructions.png")
-        if self.model.has_prior:
+        if self.model.prior_ready():
             save_png(tile(self._samples()), self.run_dir / "samples.png")
 
     @property
     def trace_count(self) -> int:
-        """How often the compiled loop was traced: 1 for a run whose calls all reuse one graph."""
-        return int(self._train_loop.experimental_get_tracing_count())
+        """How often the compiled loops were traced: one per phase run when the calls reuse their graphs."""
+        return sum(int(loop.experimental_get_tracing_count()) for loop in self._train_loops)
+
+    def _phase_at(self, step: int) -> tuple[int, int]:
+        """The phase that trains the step after ``step``, and the step where it ends (the last one never does)."""
+        end = 0
+        for index, phase in enumerate(self.phases):
+            end += phase.steps
+            if step < end and index < len(self.phases) - 1:
+                return index, end
+        return len(self.phases) - 1, np.iinfo(np.int64).max
 
     def run_steps(self, count: int) -> dict[str, float]:
         """``count`` optimizer steps in the compiled calls ``train`` would make, without its logs, pictures
@@ -271,7 +281,7 @@ class Trainer:
         target = int(self.step.numpy()) + count
         metrics: dict[str, float] = {}
         while (step := int(self.step.numpy())) < target:
-            metrics, _ = self._compiled_call(loop_length(step, target, self.config.trainer))
+            metrics, _ = self._compiled_call(loop_length(step, min(target, self._phase_at(step)[1]), self.config.trainer))
         return metrics
 
     def _start_batches(self) -> None:
@@ -283,7 +293,10 @@ class Trainer:
     def _compiled_call(self, length: int) -> tuple[dict[str, float], int]:
         """One call of the compiled loop: its mean metrics and the steps it ran (all ``length`` of them)."""
         step = int(self.step.numpy())
-        loop_metrics, done, last_metrics = self._train_loop(tf.constant(length, tf.int64))
+        phase, _ = self._phase_at(step)
+        if len(self.phases) > 1 and (step == 0 or step == sum(p.steps for p in self.phases[:phase])):
+            log.info("phase %s: steps %d-%d", self.phases[phase].name, step + 1, step + self.phases[phase].steps)
+        loop_metrics, done, last_metrics = self._train_loops[phase](tf.constant(length, tf.int64))
         if int(done) < length:
             self._stop_non_finite(step + int(done) + 1, last_metrics)
         return {name: float(value) for name, value in loop_metrics.items()}, int(done)
@@ -312,7 +325,9 @@ class Trainer:
         try:
             with _StopSignals() as stop:
                 while int(self.step.numpy()) < self.steps:
-                    metrics, done = self._compiled_call(loop_length(int(self.step.numpy()), self.steps, config))
+                    step = int(self.step.numpy())
+                    phase_end = min(self.steps, self._phase_at(step)[1])
+                    metrics, done = self._compiled_call(loop_length(step, phase_end, config))
                     step = int(self.step.numpy())
                     interval_images += done * config.batch_size
                     elapsed = time.perf_counter() - interval_start
