@@ -67,7 +67,31 @@ def hydra_arguments(command: str, arguments: Sequence[str]) -> list[str]:
             f"genlab {command} reads one {'directory' if positional_key == 'dir' else 'run'}, "
             f"given {len(paths)}: {', '.join(map(repr, paths))} (several: -m {positional_key}=A,B)"
         )
+    if command == "train":
+        converted = [*resumed_model(arguments), *converted]
     return converted
+
+
+def resumed_model(arguments: Sequence[str]) -> list[str]:
+    """``model=NAME`` of the run that ``resume=RUN`` continues, unless the arguments choose a model: so the
+    keys of that model (a VQ-VAE's ``model.prior.steps``) can be given when it resumes."""
+    if any(argument.lstrip("+").startswith(("model=", "experiment=")) for argument in arguments):
+        return []
+    runs = [argument.partition("=")[2] for argument in arguments if argument.startswith("resume=")]
+    if len(runs) != 1 or not runs[0]:
+        return []
+    from genlab.rundir.layout import CONFIG_FILE
+
+    try:
+        import yaml
+
+        saved = yaml.safe_load((Path(runs[0]).expanduser() / CONFIG_FILE).read_text())
+        name = saved["model"]["name"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError):
+        return []  # the resume itself says what is wrong with the run directory
+    from genlab.config.models import model_specs
+
+    return [f"model={name}"] if isinstance(name, str) and name in model_specs() else []  # else: the resume refuses it
 
 
 def _is_path_argument(argument: str) -> bool:
