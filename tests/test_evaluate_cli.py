@@ -71,6 +71,7 @@ def test_evaluate_every_model_writes_finite_reproducible_numbers(runs: dict[str,
     assert len(numbers["vae"]["kl_per_dimension"]) == 4
     assert math.isfinite(ae["mse"]) and ae["psnr"] > 0 and "nll" not in ae
     assert 0.0 <= gan["d_accuracy_real"] <= 1.0 and 0.0 <= gan["d_accuracy_fake"] <= 1.0 and "mse" not in gan
+    assert np.isfinite(gan["d_score_gap"])
     assert "discriminator accuracy on samples" in first.stdout
 
     # Again, also asking for InceptionV3 features without any weights file: the same domain numbers,

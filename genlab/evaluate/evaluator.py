@@ -328,6 +328,9 @@ class Evaluator:
             fake_logits = run.batched(lambda images: model.discriminate(low + images * (high - low)), samples)
             evaluation.metrics["d_accuracy_real"] = float(np.mean(real_logits > 0))
             evaluation.metrics["d_accuracy_fake"] = float(np.mean(fake_logits < 0))
+            # how far the discriminator's scores set test images above samples (a Wasserstein critic's
+            # estimate of the distance, whose scores have no sign to read as real or fake)
+            evaluation.metrics["d_score_gap"] = float(np.mean(real_logits) - np.mean(fake_logits))
 
     def _write(self, evaluation: Evaluation) -> None:
         import tensorflow as tf
