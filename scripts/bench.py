@@ -302,7 +302,7 @@ def tutorial_layers(network):
 
 
 def tutorial_optimizer(optimizer):
-    """Keras' own optimizer with the settings of genlab's (``Adam`` for genlab's fused Adam)."""
+    """Keras' own optimizer with the settings of genlab's."""
     return keras_class(optimizer).from_config(optimizer.get_config())
 
 

@@ -5,8 +5,10 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,6 +139,20 @@ def assert_rerun_skips_finished_jobs(args: list[str], runs: list[Path], cwd: Pat
     assert again.returncode == 0, again.output
     assert again.output.count("nothing to do") == len(runs)
     assert files_of(*runs) == before
+
+
+def kill_at_checkpoint(command: list[str], checkpoint: Path, cwd: Path, timeout: float = 180) -> None:
+    """Start ``command`` (a `genlab train` with a long budget) and kill -9 it once ``checkpoint`` is written."""
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + timeout
+        while not Path(f"{checkpoint}.index").exists():
+            assert time.time() < deadline and process.poll() is None, f"{checkpoint.name} did not appear"
+            time.sleep(0.01)
+        process.kill()
+    finally:
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
 
 
 def checkpoint_values(run_dir: Path) -> dict:

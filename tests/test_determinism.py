@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import GENLAB, TEST_CONFIGS, TINY_MODEL, checkpoint_values, run_genlab, train_presets
+from conftest import GENLAB, TEST_CONFIGS, TINY_MODEL, checkpoint_values, kill_at_checkpoint, run_genlab, train_presets
 from genlab.models.micro_batches import available_cores
 
 tf = pytest.importorskip("tensorflow")
@@ -125,21 +122,8 @@ def test_a_run_killed_and_resumed_ends_with_the_bits_of_an_uninterrupted_one(
     """kill -9 after the first checkpoint of a run with a long budget, then resume it to the same step."""
     killed = tmp_path / "killed"
     command = [GENLAB, "train", f"experiment={preset}", f"hydra.searchpath=[file://{TEST_CONFIGS}]"]
-    process = subprocess.Popen(
-        [*command, *idx_256_args, *RUN_ARGS, "trainer.steps=100000", f"hydra.run.dir={killed}"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + 120
-        while not (killed / "checkpoints" / f"ckpt-{STEPS // 4}.index").exists():
-            assert time.time() < deadline and process.poll() is None, "no checkpoint appeared"
-            time.sleep(0.01)
-        process.kill()
-    finally:
-        process.wait()
-    assert process.returncode == -signal.SIGKILL
+    command += [*idx_256_args, *RUN_ARGS, "trainer.steps=100000", f"hydra.run.dir={killed}"]
+    kill_at_checkpoint(command, killed / "checkpoints" / f"ckpt-{STEPS // 4}", tmp_path)
     resumed = run_genlab("train", f"resume={killed}", f"trainer.steps={STEPS}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.output
     assert "resuming from" in resumed.output

@@ -8,7 +8,6 @@ tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
 from genlab.models.fused_batch_norm import FusedBatchNormalization  # noqa: E402
-from genlab.models.fused_adam import FusedAdam  # noqa: E402
 
 
 def _paired_batch_norms(shape: tuple[int, ...], **options) -> tuple:
@@ -87,40 +86,8 @@ def test_fused_batch_norm_under_mixed_precision_returns_the_compute_dtype() -> N
     np.testing.assert_allclose(np.asarray(ours, np.float32), np.asarray(theirs, np.float32), atol=2e-3)
 
 
-def _adam_run(optimizer_class, shapes: list[tuple[int, ...]], steps: int, **options) -> list[np.ndarray]:
-    rng = np.random.default_rng(5)
-    variables = [keras.Variable(rng.normal(size=shape).astype(np.float32)) for shape in shapes]
-    gradients = [[tf.constant(rng.normal(size=shape).astype(np.float32)) for shape in shapes] for _ in range(steps)]
-    optimizer = optimizer_class(**options)
-    optimizer.build(variables)
-
-    @tf.function
-    def train() -> None:
-        for step_gradients in gradients:
-            optimizer.apply_gradients(zip(step_gradients, variables))
-
-    train()
-    slots = [*optimizer._momentums, *optimizer._velocities]
-    return [v.numpy() for v in variables] + [s.numpy() for s in slots] + [optimizer.iterations.numpy()]
-
-
-@pytest.mark.parametrize(
-    "options",
-    [{"learning_rate": 1e-3}, {"learning_rate": 0.05, "beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-4, "clipnorm": 1.0}],
-    ids=["defaults", "clipped"],
-)
-def test_fused_adam_matches_keras_adam(options: dict) -> None:
-    shapes = [(3, 3, 4, 8), (8,), (50, 7), (1,)]
-    ours = _adam_run(FusedAdam, shapes, steps=6, **options)
-    theirs = _adam_run(keras.optimizers.Adam, shapes, steps=6, **options)
-    assert ours[-1] == theirs[-1] == 6
-    for our_value, their_value in zip(ours, theirs):
-        np.testing.assert_allclose(our_value, their_value, rtol=1e-5, atol=1e-7)
-    assert not np.allclose(ours[0], _adam_run(FusedAdam, shapes, steps=0, **options)[0])  # it moved
-
-
-def test_checkpoints_of_keras_layers_and_adam_restore_into_the_fused_ones(tmp_path) -> None:
-    """Runs saved with Keras' BatchNormalization and Adam resume with genlab's fused versions."""
+def test_checkpoints_of_keras_layers_restore_into_the_fused_ones(tmp_path) -> None:
+    """Runs saved with Keras' BatchNormalization resume with genlab's fused version (and Adam's slots with it)."""
     shape = (4, 3, 3, 2)
     plain, fused = _paired_batch_norms(shape)
     _train_calls(plain, [np.random.default_rng(6).normal(size=shape).astype(np.float32)])
@@ -129,17 +96,17 @@ def test_checkpoints_of_keras_layers_and_adam_restore_into_the_fused_ones(tmp_pa
     plain_adam.apply_gradients(zip([tf.ones_like(v) for v in plain.trainable_variables], plain.trainable_variables))
     path = tf.train.Checkpoint(layer=plain, optimizer=plain_adam).write(str(tmp_path / "ckpt"))
 
-    fused_adam = FusedAdam()
-    fused_adam.build(fused.trainable_variables)
-    tf.train.Checkpoint(layer=fused, optimizer=fused_adam).read(path).assert_consumed()
+    resumed_adam = keras.optimizers.Adam()
+    resumed_adam.build(fused.trainable_variables)
+    tf.train.Checkpoint(layer=fused, optimizer=resumed_adam).read(path).assert_consumed()
 
     for ours, theirs in zip(fused.get_weights(), plain.get_weights()):
         np.testing.assert_array_equal(ours, theirs)
-    for ours, theirs in zip(fused_adam.variables, plain_adam.variables):
+    for ours, theirs in zip(resumed_adam.variables, plain_adam.variables):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
-@pytest.mark.parametrize("chosen", [[], ["col2im"], ["fused_batch_norm", "fused_adam"], ["col2im", "fused_batch_norm", "fused_adam"]])
+@pytest.mark.parametrize("chosen", [[], ["col2im"], ["fused_batch_norm"], ["col2im", "fused_batch_norm"]])
 def test_trainer_hand_written_kernels_chooses_the_layers_and_optimizer_and_keeps_the_weights(chosen: list[str], tmp_path) -> None:
     """Each replacement is on exactly when listed; either way the model has Keras' variables, so a
     checkpoint of one build restores into the other and both compute the same images."""
@@ -169,10 +136,16 @@ def test_trainer_hand_written_kernels_chooses_the_layers_and_optimizer_and_keeps
     assert any(isinstance(layer, (Col2ImConv2D, Col2ImConv2DTranspose)) for layer in layers) == ("col2im" in chosen)
     assert any(isinstance(layer, FusedBatchNormalization) for layer in layers) == ("fused_batch_norm" in chosen)
     assert any(isinstance(layer, keras.layers.BatchNormalization) for layer in layers)
-    assert isinstance(model.generator_optimizer, FusedAdam) == ("fused_adam" in chosen)
 
     saved = tf.train.Checkpoint(**model.trackables()).write(str(tmp_path / "ckpt"))
-    other = build(sorted({"col2im", "fused_batch_norm", "fused_adam"} - set(chosen)))
+    other = build(sorted({"col2im", "fused_batch_norm"} - set(chosen)))
     tf.train.Checkpoint(**other.trackables()).read(saved).assert_existing_objects_matched()
     codes = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     np.testing.assert_allclose(np.asarray(other.decode(codes)), np.asarray(model.decode(codes)), atol=1e-5)
+
+
+def test_a_saved_config_listing_the_removed_fused_adam_still_loads() -> None:
+    from genlab.config.schema import TrainerConfig
+
+    trainer = TrainerConfig(hand_written_kernels=["col2im", "fused_batch_norm", "fused_adam"])
+    assert trainer.hand_written_kernels == ["col2im", "fused_batch_norm"]

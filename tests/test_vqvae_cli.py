@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import GENLAB, TEST_CONFIGS, checkpoint_values, run_genlab, train_presets
+from conftest import GENLAB, TEST_CONFIGS, checkpoint_values, kill_at_checkpoint, run_genlab, train_presets
 
 pytestmark = pytest.mark.slow
 
@@ -81,21 +78,8 @@ def test_a_run_killed_in_its_prior_phase_resumes_to_the_bits_of_an_uninterrupted
 ) -> None:
     killed = tmp_path / "killed"
     command = [GENLAB, "train", "experiment=tiny_vqvae", f"hydra.searchpath=[file://{TEST_CONFIGS}]", *idx_dataset_args]
-    process = subprocess.Popen(
-        [*command, f"trainer.steps={VQVAE_STEPS}", "model.prior.steps=100000", f"hydra.run.dir={killed}"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + 180
-        while not (killed / "checkpoints" / f"ckpt-{VQVAE_STEPS + 5}.index").exists():
-            assert time.time() < deadline and process.poll() is None, "no checkpoint of the prior phase appeared"
-            time.sleep(0.01)
-        process.kill()
-    finally:
-        process.wait()
-    assert process.returncode == -signal.SIGKILL
+    command += [f"trainer.steps={VQVAE_STEPS}", "model.prior.steps=100000", f"hydra.run.dir={killed}"]
+    kill_at_checkpoint(command, killed / "checkpoints" / f"ckpt-{VQVAE_STEPS + 5}", tmp_path)  # in the prior phase
     resumed = run_genlab("train", f"resume={killed}", f"model.prior.steps={PRIOR_STEPS}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.output
     assert "resuming from" in resumed.output

@@ -24,7 +24,9 @@ SWITCHES = ("auto", "true", "false")
 PADDINGS = ("same", "valid")
 GAN_LOSSES = ("non_saturating", "hinge", "wasserstein")
 CODEBOOK_UPDATES = ("loss", "ema")
-HAND_WRITTEN_KERNELS = ("col2im", "fused_batch_norm", "fused_adam")  # genlab.models.kernels
+HAND_WRITTEN_KERNELS = ("col2im", "fused_batch_norm")  # genlab.models.kernels
+# Replacements genlab had and removed (they measured no faster); a saved config may still list them.
+RETIRED_KERNELS = ("fused_adam",)
 
 
 # ----------------------------------------------------------------------------- networks
@@ -397,7 +399,9 @@ class TrainerConfig:
         require_choice("trainer.jit_compile", self.jit_compile, SWITCHES)
         self._check_micro_batches()
         for name in self.hand_written_kernels:
-            require_choice("trainer.hand_written_kernels", name, HAND_WRITTEN_KERNELS)
+            if name not in RETIRED_KERNELS:
+                require_choice("trainer.hand_written_kernels", name, HAND_WRITTEN_KERNELS)
+        self.hand_written_kernels = [name for name in self.hand_written_kernels if name not in RETIRED_KERNELS]
 
     def _check_micro_batches(self) -> None:
         self.micro_batches = _auto_or_count("trainer.micro_batches", self.micro_batches, "parts each batch runs as")

@@ -2,10 +2,11 @@
 
 Each computes what the Keras code it replaces computes, with the same variables (so
 checkpoints are interchangeable), faster on the CPU: one-channel convolutions as col2im
-matrix products (genlab.models.col2im_convolution), batch norm through TensorFlow's fused
-kernel (genlab.models.fused_batch_norm), Adam's update in one fused kernel
-(genlab.models.fused_adam). ``trainer.hand_written_kernels`` lists the ones a run uses;
-scripts/bench.sh measures each against Keras' own (README, Performance).
+matrix products (genlab.models.col2im_convolution) and batch norm through TensorFlow's fused
+kernel (genlab.models.fused_batch_norm). ``trainer.hand_written_kernels`` lists the ones a run
+uses; scripts/bench.sh measures each against Keras' own (README, Performance). A fused Adam
+was removed: it measured no faster on the Intel machine of the latest measurement and under 5%
+on the AMD one before.
 """
 from __future__ import annotations
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 import keras
 
 from genlab.config.schema import AdamConfig, OptimizerConfig, RMSpropConfig, SGDConfig
-from genlab.models.fused_adam import FusedAdam
-from genlab.models.kernels import uses
 
 
 def build_optimizer(config: OptimizerConfig, loss_scaling: bool = False) -> keras.optimizers.Optimizer:
     """A fresh optimizer; wrapped for dynamic loss scaling under mixed_float16."""
     common = {"learning_rate": config.learning_rate, "clipnorm": config.clipnorm}
     if isinstance(config, AdamConfig):
-        adam = FusedAdam if uses("fused_adam") else keras.optimizers.Adam
-        optimizer = adam(beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon, **common)
+        optimizer = keras.optimizers.Adam(beta_1=config.beta_1, beta_2=config.beta_2, epsilon=config.epsilon, **common)
     elif isinstance(config, RMSpropConfig):
         optimizer = keras.optimizers.RMSprop(
             rho=config.rho, momentum=config.momentum, epsilon=config.epsilon, **common
