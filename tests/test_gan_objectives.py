@@ -157,16 +157,18 @@ def tiny_gan(**keys):
 
 def test_critic_steps_and_the_generator_average() -> None:
     """Three discriminator updates per generator update; the average moves by (1 - decay) towards the
-    weights after each update (batch norm's statistics too), and it is what the model draws with."""
+    weights after each update (batch norm's statistics too), the decay ramping up as (1 + t) / (10 + t)
+    after t updates, and it is what the model draws with."""
     decay = 0.9
     gan = tiny_gan(loss="wasserstein", gradient_penalty=10.0, critic_steps=3, ema_decay=decay)
     assert "gradient_penalty" in gan.metric_names and "generator_ema" in gan.trackables()
     images = tf.random.uniform([4, 8, 8, 1], -1.0, 1.0, seed=3)
     rng = tf.random.Generator.from_seed(4)
     average = [weight.numpy() for weight in gan.generator_ema.weights]
-    for _ in range(2):
+    for updates in (1, 2):
         metrics = gan.train_step(images, rng)
-        average = [decay * mean + (1 - decay) * weight.numpy() for mean, weight in zip(average, gan.generator.weights)]
+        ramped = min(decay, (1 + updates) / (10 + updates))
+        average = [ramped * mean + (1 - ramped) * weight.numpy() for mean, weight in zip(average, gan.generator.weights)]
         for expected, weight in zip(average, gan.generator_ema.weights):
             np.testing.assert_allclose(weight.numpy(), expected, rtol=1e-6, atol=1e-7)
     assert int(gan.discriminator_optimizer.iterations) == 6 and int(gan.generator_optimizer.iterations) == 2

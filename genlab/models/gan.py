@@ -80,8 +80,14 @@ class GAN(GenerativeModel):
         apply_gradients(self.discriminator_optimizer, tape, scaled_loss, self.discriminator.trainable_variables)
 
     def _update_average(self) -> None:
-        """ema = decay * ema + (1 - decay) * weights, for every weight (batch norm's statistics too)."""
-        decay = self.config.ema_decay
+        """ema = decay * ema + (1 - decay) * weights, for every weight (batch norm's statistics too).
+
+        The decay ramps up as (1 + t) / (10 + t) after t generator updates until it reaches
+        model.ema_decay (as tf.train.ExponentialMovingAverage's num_updates does), so the early
+        average is not held near the untrained initial weights.
+        """
+        updates = tf.cast(self.generator_optimizer.iterations, tf.float32)
+        decay = tf.minimum(self.config.ema_decay, (1.0 + updates) / (10.0 + updates))
         for average, current in zip(self.generator_ema.weights, self.generator.weights):
             average.assign(decay * average + (1.0 - decay) * tf.cast(current, average.dtype))
 
