@@ -94,12 +94,19 @@ def test_an_override_that_does_not_parse_says_how_to_quote() -> None:
 def test_a_resumed_run_brings_its_model_so_its_keys_can_be_given(tmp_path: Path) -> None:
     from genlab.commands.arguments import resumed_model
 
+    import yaml
+
+    saved = yaml.safe_load((Path(__file__).parent / "fixtures" / "vae_run_before_relayout" / ".hydra" / "config.yaml").read_text())
     run = tmp_path / "run"
     (run / ".hydra").mkdir(parents=True)
-    (run / ".hydra" / "config.yaml").write_text("model:\n  name: vqvae\n")
+
+    def save(model: str) -> None:
+        (run / ".hydra" / "config.yaml").write_text(yaml.safe_dump({**saved, "model": {**saved["model"], "name": model}}))
+
+    save("vqvae")
     assert resumed_model([f"resume={run}", "model.prior.steps=100"]) == ["model=vqvae"]
     assert hydra_arguments("train", [f"resume={run}", "model.prior.steps=100"])[0] == "model=vqvae"
     assert resumed_model([f"resume={run}", "model=gan"]) == []  # the user's choice (which the resume then refuses)
-    (run / ".hydra" / "config.yaml").write_text("model:\n  name: not_installed\n")
+    save("not_installed")
     assert resumed_model([f"resume={run}"]) == []  # the resume refuses it in its own words
     assert resumed_model([f"resume={tmp_path / 'missing'}"]) == []

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from genlab.errors import ConfigError
+from genlab.errors import ConfigError, GenlabError
 
 # Keys whose value is a path, in any command.
 PATH_KEYS = frozenset({
@@ -80,18 +80,12 @@ def resumed_model(arguments: Sequence[str]) -> list[str]:
     runs = [argument.partition("=")[2] for argument in arguments if argument.startswith("resume=")]
     if len(runs) != 1 or not runs[0]:
         return []
-    from genlab.rundir.layout import CONFIG_FILE
+    from genlab.rundir.layout import load_config
 
-    try:
-        import yaml
-
-        saved = yaml.safe_load((Path(runs[0]).expanduser() / CONFIG_FILE).read_text())
-        name = saved["model"]["name"]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError):
-        return []  # the resume itself says what is wrong with the run directory
-    from genlab.config.models import model_specs
-
-    return [f"model={name}"] if isinstance(name, str) and name in model_specs() else []  # else: the resume refuses it
+    try:  # refuses what is unsafe or not installed, as the resume itself does
+        return [f"model={load_config(Path(runs[0]).expanduser()).model.name}"]
+    except (GenlabError, OSError, AttributeError):
+        return []  # the resume then says what is wrong with the run directory
 
 
 def _is_path_argument(argument: str) -> bool:

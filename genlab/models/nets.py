@@ -60,17 +60,21 @@ def encoder(
 ) -> keras.Model:
     """Strided convs, flatten, one dense layer of ``output_units`` (linear unless ``output_activation``)."""
     images = keras.Input(shape=image_shape, name="images")
-    x = images
-    for width, stride in zip(net.widths, net.layer_strides()):
-        conv = _conv()(width, net.kernel_size, strides=stride, padding=net.padding, use_bias=net.hidden_bias())
-        x = _block(x, conv, net, training_noise=True)
-    x = layers.Flatten()(x)
+    x = layers.Flatten()(_strided_convs(images, net))
     x = _normalised(layers.Dense(output_units), net)(x)
     if output_activation is not None:
         x = activation_layer(output_activation, net.leaky_slope)(x)
     # Losses are computed in float32 even under a mixed-precision policy.
     outputs = layers.Activation("linear", dtype="float32")(x)
     return keras.Model(images, outputs, name=name)
+
+
+def _strided_convs(x, net: ConvNetConfig):
+    """One conv block per entry of ``net.widths`` (none for a dense network)."""
+    for width, stride in zip(net.widths, net.layer_strides()):
+        conv = _conv()(width, net.kernel_size, strides=stride, padding=net.padding, use_bias=net.hidden_bias())
+        x = _block(x, conv, net, training_noise=True)
+    return x
 
 
 def decoder(latent_dim: int, image_shape: tuple[int, int, int], net: DeconvNetConfig, name: str) -> keras.Model:
@@ -121,11 +125,7 @@ def _dense_decoder(latent_dim: int, image_shape: tuple[int, int, int], net: Deco
 def grid_encoder(image_shape: tuple[int, int, int], net: ConvNetConfig, code_channels: int, name: str) -> keras.Model:
     """Strided convs, then a 1x1 conv to ``code_channels``: a grid of code vectors (a VQ-VAE's)."""
     images = keras.Input(shape=image_shape, name="images")
-    x = images
-    for width, stride in zip(net.widths, net.layer_strides()):
-        conv = _conv()(width, net.kernel_size, strides=stride, padding="same", use_bias=net.hidden_bias())
-        x = _block(x, conv, net, training_noise=True)
-    x = _normalised(layers.Conv2D(code_channels, 1), net)(x)
+    x = _normalised(layers.Conv2D(code_channels, 1), net)(_strided_convs(images, net))
     outputs = layers.Activation("linear", dtype="float32")(x)
     return keras.Model(images, outputs, name=name)
 

@@ -93,19 +93,41 @@ def encoder_params(
     image_shape: tuple[int, int, int], net: ConvNetConfig, output_units: int, prefix: str, units_key: str
 ) -> list[LayerParams]:
     """The layers of ``nets.encoder``: strided convs, flatten, a Dense."""
-    height, width, channels = image_shape
     widths_key = f"{prefix}.widths"
-    norm = net.spectral_norm
+    layers, (height, width, channels) = _conv_stack(image_shape, net, widths_key)
+    key = _largest_factor((output_units, units_key), (height * width, IMAGE_SIZE_KEY), (channels, widths_key))
+    layers.append(_kernel(height * width * channels, output_units, True, key, norm_vector=net.spectral_norm * output_units))
+    return layers
+
+
+def _conv_stack(
+    image_shape: tuple[int, int, int], net: ConvNetConfig, key: str
+) -> tuple[list[LayerParams], tuple[int, int, int]]:
+    """The layers of ``nets._strided_convs``, and the shape of the feature map they leave."""
+    height, width, channels = image_shape
     layers = []
     for filters, stride in zip(net.widths, net.layer_strides()):
-        layers.append(_kernel(channels, filters, net.hidden_bias(), widths_key, net.kernel_size**2, norm * filters))
+        layers.append(_kernel(channels, filters, net.hidden_bias(), key, net.kernel_size**2, net.spectral_norm * filters))
         if net.batch_norm:
-            layers.append(_batch_norm(filters, widths_key))
+            layers.append(_batch_norm(filters, key))
         height = _conv_output(height, net.kernel_size, stride, net.padding)
         width = _conv_output(width, net.kernel_size, stride, net.padding)
         channels = filters
-    key = _largest_factor((output_units, units_key), (height * width, IMAGE_SIZE_KEY), (channels, widths_key))
-    layers.append(_kernel(height * width * channels, output_units, True, key, norm_vector=norm * output_units))
+    return layers, (height, width, channels)
+
+
+def _transposed_stack(inputs: int, channels: int, net: DeconvNetConfig, key: str) -> list[LayerParams]:
+    """The layers of ``nets._up_to_image`` from a feature map of ``inputs`` channels to ``channels``."""
+    norm = net.spectral_norm
+    layers = []
+    for filters in net.widths:
+        # a transposed conv's kernel ends with its input channels
+        layers.append(_kernel(inputs, filters, net.hidden_bias(), key, net.kernel_size**2, norm * inputs))
+        if net.batch_norm:
+            layers.append(_batch_norm(filters, key))
+        inputs = filters
+    output_kernel = net.output_kernel_size or net.kernel_size
+    layers.append(_kernel(inputs, channels, net.output_bias, key, output_kernel**2, norm * inputs))
     return layers
 
 
@@ -129,44 +151,15 @@ def decoder_params(
     layers = [_kernel(latent_dim, units, net.hidden_bias(), key, norm_vector=norm * units)]
     if net.batch_norm:
         layers.append(_batch_norm(units, key))
-    inputs = start_channels
-    for filters in net.widths:
-        # a transposed conv's kernel ends with its input channels
-        layers.append(_kernel(inputs, filters, net.hidden_bias(), widths_key, net.kernel_size**2, norm * inputs))
-        if net.batch_norm:
-            layers.append(_batch_norm(filters, widths_key))
-        inputs = filters
-    output_kernel = net.output_kernel_size or net.kernel_size
-    layers.append(_kernel(inputs, channels, net.output_bias, widths_key, output_kernel**2, norm * inputs))
-    return layers
+    return layers + _transposed_stack(start_channels, channels, net, widths_key)
 
 
 def grid_params(image_shape: tuple[int, int, int], model: VQVAEConfig, latent_key: str) -> dict[str, list[LayerParams]]:
     """The layers of a VQ-VAE (genlab.models.vqvae): grid encoder, grid decoder, quantiser and prior."""
-    height, width, channels = image_shape
-    encoder, decoder, code = model.encoder, model.decoder, model.latent_dim
-    layers = []
-    inputs = channels
-    for filters, stride in zip(encoder.widths, encoder.layer_strides()):
-        layers.append(
-            _kernel(inputs, filters, encoder.hidden_bias(), "model.encoder.widths", encoder.kernel_size**2, encoder.spectral_norm * filters)
-        )
-        if encoder.batch_norm:
-            layers.append(_batch_norm(filters, "model.encoder.widths"))
-        height, width, inputs = math.ceil(height / stride), math.ceil(width / stride), filters
-    layers.append(_kernel(inputs, code, True, latent_key, norm_vector=encoder.spectral_norm * code))
-    decoded, inputs = [], code
-    for filters in decoder.widths:
-        decoded.append(
-            _kernel(inputs, filters, decoder.hidden_bias(), "model.decoder.widths", decoder.kernel_size**2, decoder.spectral_norm * inputs)
-        )
-        if decoder.batch_norm:
-            decoded.append(_batch_norm(filters, "model.decoder.widths"))
-        inputs = filters
-    output_kernel = decoder.output_kernel_size or decoder.kernel_size
-    decoded.append(
-        _kernel(inputs, channels, decoder.output_bias, "model.decoder.widths", output_kernel**2, decoder.spectral_norm * inputs)
-    )
+    encoder, code = model.encoder, model.latent_dim
+    layers, (_, _, channels) = _conv_stack(image_shape, encoder, "model.encoder.widths")
+    layers.append(_kernel(channels, code, True, latent_key, norm_vector=encoder.spectral_norm * code))  # the 1x1 conv
+    decoded = _transposed_stack(code, image_shape[2], model.decoder, "model.decoder.widths")
     entries = model.num_embeddings * code
     if model.codebook_update == "loss":
         quantizer = [LayerParams(entries, 0, "model.num_embeddings")]

@@ -265,14 +265,15 @@ class Trainer:
         """How often the compiled loops were traced: one per phase run when the calls reuse their graphs."""
         return sum(int(loop.experimental_get_tracing_count()) for loop in self._train_loops)
 
-    def _phase_at(self, step: int) -> tuple[int, int]:
-        """The phase that trains the step after ``step``, and the step where it ends (the last one never does)."""
-        end = 0
-        for index, phase in enumerate(self.phases):
-            end += phase.steps
-            if step < end and index < len(self.phases) - 1:
-                return index, end
-        return len(self.phases) - 1, np.iinfo(np.int64).max
+    def _phase_at(self, step: int) -> tuple[int, int, int]:
+        """The phase that trains the step after ``step``: its index, the step it starts after, and the
+        step where it ends (the last phase never does: a longer budget continues it)."""
+        start = 0
+        for index, phase in enumerate(self.phases[:-1]):
+            if step < start + phase.steps:
+                return index, start, start + phase.steps
+            start += phase.steps
+        return len(self.phases) - 1, start, np.iinfo(np.int64).max
 
     def run_steps(self, count: int) -> dict[str, float]:
         """``count`` optimizer steps in the compiled calls ``train`` would make, without its logs, pictures
@@ -280,8 +281,8 @@ class Trainer:
         self._start_batches()
         target = int(self.step.numpy()) + count
         metrics: dict[str, float] = {}
-        while (step := int(self.step.numpy())) < target:
-            metrics, _ = self._compiled_call(loop_length(step, min(target, self._phase_at(step)[1]), self.config.trainer))
+        while int(self.step.numpy()) < target:
+            metrics, _ = self._compiled_call(target)
         return metrics
 
     def _start_batches(self) -> None:
@@ -290,11 +291,13 @@ class Trainer:
             self.batches.start(int(self.step.numpy()))
             self._batches_started = True
 
-    def _compiled_call(self, length: int) -> tuple[dict[str, float], int]:
-        """One call of the compiled loop: its mean metrics and the steps it ran (all ``length`` of them)."""
+    def _compiled_call(self, target: int) -> tuple[dict[str, float], int]:
+        """One call of the compiled loop towards step ``target``, ending where schedule.loop_length and the
+        current phase say: its mean metrics and the steps it ran."""
         step = int(self.step.numpy())
-        phase, _ = self._phase_at(step)
-        if len(self.phases) > 1 and (step == 0 or step == sum(p.steps for p in self.phases[:phase])):
+        phase, start, end = self._phase_at(step)
+        length = loop_length(step, min(target, end), self.config.trainer)
+        if len(self.phases) > 1 and step == start:
             log.info("phase %s: steps %d-%d", self.phases[phase].name, step + 1, step + self.phases[phase].steps)
         loop_metrics, done, last_metrics = self._train_loops[phase](tf.constant(length, tf.int64))
         if int(done) < length:
@@ -325,9 +328,7 @@ class Trainer:
         try:
             with _StopSignals() as stop:
                 while int(self.step.numpy()) < self.steps:
-                    step = int(self.step.numpy())
-                    phase_end = min(self.steps, self._phase_at(step)[1])
-                    metrics, done = self._compiled_call(loop_length(step, phase_end, config))
+                    metrics, done = self._compiled_call(self.steps)
                     step = int(self.step.numpy())
                     interval_images += done * config.batch_size
                     elapsed = time.perf_counter() - interval_start
