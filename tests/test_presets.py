@@ -63,6 +63,18 @@ FACTS = {
         "latent_dim": 2, "model.encoder.widths": [32, 64, 128], "model.reconstruction_weight": 500.0,
         "model.reconstruction_reduction": "mean",
     },
+    "fashion_cvae": {
+        "model.name": "vae", "dataset.name": "fashion_mnist", "dataset.image_size": 32, "latent_dim": 2,
+        "model.condition.by": "class", "model.condition.embedding_dim": 0, "model.encoder.widths": [32, 64, 128],
+        "model.reconstruction_weight": 500.0, "trainer.batch_size": 100, "trainer.epochs": 5,
+    },
+    "fashion_cgan": {
+        "model.name": "gan", "dataset.name": "fashion_mnist", "latent_dim": 128, "model.condition.by": "class",
+        "model.condition.discriminator": "projection", "model.generator.widths": [128, 128],
+        "model.generator.kernel_size": 4, "model.generator.output_kernel_size": 7, "model.discriminator.widths": [64, 128],
+        "model.discriminator.kernel_size": 3, "model.generator.leaky_slope": 0.2, "optimizer.learning_rate": 3e-4,
+        "trainer.batch_size": 64, "trainer.epochs": 20,
+    },
     "celeba_vae": {
         "model.name": "vae", "dataset.name": "celeba", "dataset.image_size": 32, "latent_dim": 200,
         "model.encoder.widths": [128] * 4, "model.encoder.batch_norm": True, "model.encoder.activation": "leaky_relu",

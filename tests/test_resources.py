@@ -59,10 +59,12 @@ def assert_estimate_is_what_keras_builds(config, image_shape: tuple[int, int, in
     from genlab.models import build_model
     from genlab.models.optimizers import build_optimizer
 
-    model = build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer))
+    conditional = getattr(getattr(config.model, "condition", None), "enabled", False)
+    names = [f"class {index}" for index in range(CONDITIONS)] if conditional else []
+    model = build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer), names)
     model.build_optimizers()
     built = model.trackables()
-    estimated = resources.network_params(config.model, image_shape)
+    estimated = resources.network_params(config.model, image_shape, condition_dim=len(names))
     for name, layers in estimated.items():
         network = built[name]
         assert sum(layer.total for layer in layers) == network.count_params(), name
@@ -80,6 +82,26 @@ def test_estimate_counts_the_parameters_and_slots_keras_builds(
     overrides = [f"model={model}", "latent_dim=3", *TINY_NETS[model], *optimizer]
     config = compose_train(overrides + (BATCH_NORM[model] if batch_norm else []))
     assert_estimate_is_what_keras_builds(config, shape)
+
+
+CONDITIONS = 7  # classes of a conditional model's data set here
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["model=vae", "condition=class"],
+        ["model=ae", "condition=class", "model.condition.embedding_dim=5", "model.decoder.widths=[]"],
+        ["model=gan", "condition=class"],
+        ["model=gan", "condition=class", "model.condition.discriminator=concat", "model.condition.embedding_dim=3"],
+        ["model=gan", "condition=class", "model.discriminator.spectral_norm=true", "model.generator.spectral_norm=true",
+         "model.condition.embedding_dim=4", "model.ema_decay=0.9"],
+    ],
+    ids=["cvae-one-hot", "cae-embedding-dense-decoder", "cgan-projection", "cgan-concat-embedding", "cgan-sn-ema"],
+)
+def test_estimate_counts_conditional_networks_exactly(overrides: list[str]) -> None:
+    config = compose_train(["latent_dim=3", *overrides])
+    assert_estimate_is_what_keras_builds(config, (28, 28, 1))
 
 
 @pytest.mark.parametrize("name", PRESETS)

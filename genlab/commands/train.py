@@ -16,6 +16,7 @@ from genlab.training.cluster import ClusterRole, cluster_role
 from genlab.commands.app import HeldLogFile, exit_on_user_error, file_error_message
 from genlab.config.store import register_schemas
 from genlab.data import load_dataset
+from genlab.data.conditions import describe_condition, model_condition_names
 from genlab.errors import GenlabError
 from genlab.files import failed_file
 from genlab.native_output import import_tensorflow_quietly
@@ -105,8 +106,9 @@ def train(cfg: DictConfig) -> None:
                 data = load_dataset(config.dataset)
                 if _already_finished(run_dir, run_steps(config.trainer, config.model, data.num_train)):
                     return
+                conditions = model_condition_names(config.model, data)  # a bad condition fails before TensorFlow
                 check_batch_size(config.trainer.batch_size, data.num_train)
-                check_resources(config, data.image_shape, run_dir, owns_run_dir=role.is_chief)
+                check_resources(config, data.image_shape, run_dir, owns_run_dir=role.is_chief, condition_dim=len(conditions))
                 log.info(
                     "training %s on %s %s: %s",
                     config.model.name,
@@ -114,6 +116,8 @@ def train(cfg: DictConfig) -> None:
                     "x".join(map(str, data.image_shape)),
                     describe_budget(config.trainer, data.num_train, config.model),
                 )
+                if conditions:
+                    log.info("conditioned on %s: %s", describe_condition(config.model), ", ".join(conditions))
                 import_tensorflow_quietly()
                 from genlab.training.trainer import Trainer, TrainingInterrupted
 

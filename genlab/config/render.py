@@ -22,6 +22,7 @@ MAX_FPS = 50.0  # GIF frames shorter than 20 ms are shown at 100 ms by browsers
 MAX_SEED = 2**32 - 1  # numpy's and Keras' global seeds are 32-bit
 MAX_IMAGES = 4096  # images in one grid: n, and columns of a grid of them
 MAX_TRAVERSAL_COLUMNS = 256  # values per traversal row; the GIF has about twice as many frames
+CONDITION_KEYS = ("classes", "attributes")  # a conditional model's: which conditions a picture shows
 
 
 def require_plain_numbers(config: Any) -> None:
@@ -31,6 +32,8 @@ def require_plain_numbers(config: Any) -> None:
     """
     for item in dataclasses.fields(config):
         value = getattr(config, item.name)
+        if item.name in CONDITION_KEYS:  # lists of names
+            continue
         if isinstance(value, (list, tuple)):
             numbers = all(isinstance(entry, (int, float)) and not isinstance(entry, bool) for entry in value)
             require(numbers, item.name, "entries must be numbers", value)
@@ -88,7 +91,19 @@ class RenderConfig:
 
 
 @dataclass
-class SampleConfig(RenderConfig):
+class ConditionChoice:
+    """A conditional model's conditions: classes by name or index, or attributes switched on ('Smiling+Male').
+
+    A sample grid shows one row per entry (every class by default); traversals, interpolations and
+    manifolds keep one condition fixed, the first entry (by default the test image's own, or the first class).
+    """
+
+    classes: Optional[list[str]] = None
+    attributes: Optional[list[str]] = None
+
+
+@dataclass
+class SampleConfig(RenderConfig, ConditionChoice):
     n: int = 64
     temperature: float = 1.0  # scales the latent noise
     columns: Optional[int] = None  # None = a square grid
@@ -124,7 +139,7 @@ class ProgressConfig(RenderConfig):
 
 
 @dataclass
-class TraverseConfig(RenderConfig):
+class TraverseConfig(RenderConfig, ConditionChoice):
     index: int = 0  # the test image whose code is the starting point (ignored for a GAN)
     dims: Optional[list[int]] = None  # None = VAE: largest mean KL; others: the first ones
     max_rows: int = 10  # rows when dims is None
@@ -144,7 +159,7 @@ class TraverseConfig(RenderConfig):
 
 
 @dataclass
-class InterpolateConfig(RenderConfig):
+class InterpolateConfig(RenderConfig, ConditionChoice):
     a: int = 0  # a test image index (AE, VAE) or a seed (GAN)
     b: int = 1
     steps: int = 10
@@ -161,7 +176,7 @@ class InterpolateConfig(RenderConfig):
 
 
 @dataclass
-class ManifoldConfig(RenderConfig):
+class ManifoldConfig(RenderConfig, ConditionChoice):
     n: int = 20  # the grid is n x n
     dims: list[int] = field(default_factory=lambda: [0, 1])
 

@@ -24,6 +24,8 @@ SWITCHES = ("auto", "true", "false")
 PADDINGS = ("same", "valid")
 GAN_LOSSES = ("non_saturating", "hinge", "wasserstein")
 CODEBOOK_UPDATES = ("loss", "ema")
+CONDITION_SOURCES = ("none", "class", "attributes")
+CONDITION_DISCRIMINATORS = ("projection", "concat")
 HAND_WRITTEN_KERNELS = ("col2im", "fused_batch_norm")  # genlab.models.kernels
 # Replacements genlab had and removed (they measured no faster); a saved config may still list them.
 RETIRED_KERNELS = ("fused_adam",)
@@ -122,6 +124,38 @@ class DeconvNetConfig(ConvNetConfig):
 
 
 @dataclass
+class ConditionConfig:
+    """What a class-conditional model is conditioned on, and how the condition enters its networks.
+
+    The condition is a vector per image: the one-hot class (``by: class``) or the 0/1 values of
+    chosen attributes (``by: attributes``, CelebA's). Every network takes it beside its input: a
+    decoder or generator concatenates it to the code, an encoder to its conv features before the
+    dense layer, and a GAN's discriminator projects it onto its features (Miyato & Koyama 2018)
+    or concatenates it like an encoder.
+    """
+
+    by: str = "none"  # none, class or attributes
+    attributes: list[str] = field(default_factory=list)  # by=attributes: which ones; empty = all of the data set's
+    embedding_dim: int = 0  # 0: the one-hot (or 0/1) vector itself; N: a learned embedding of N values per network
+    discriminator: str = "projection"  # a GAN's: projection or concat
+
+    def check(self, key: str) -> None:
+        require_choice(f"{key}.by", self.by, CONDITION_SOURCES)
+        require(self.embedding_dim >= 0, f"{key}.embedding_dim", "must be >= 0 (0 = one-hot)", self.embedding_dim)
+        require_choice(f"{key}.discriminator", self.discriminator, CONDITION_DISCRIMINATORS)
+        require(
+            not self.attributes or self.by == "attributes",
+            f"{key}.attributes",
+            f"applies to {key}.by=attributes only ({key}.by={self.by})",
+            self.attributes,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.by != "none"
+
+
+@dataclass
 class AEConfig:
     name: str = "ae"
     latent_dim: int = MISSING
@@ -135,9 +169,11 @@ class AEConfig:
     # activation of the code itself (the encoder's last layer); None = linear. The dense autoencoder
     # tutorial's code is relu.
     code_activation: Optional[str] = None
+    condition: ConditionConfig = field(default_factory=ConditionConfig)
 
     def __post_init__(self) -> None:
         require(self.latent_dim >= 1, "model.latent_dim", "must be >= 1", self.latent_dim)
+        self.condition.check("model.condition")
         if self.code_activation is not None:
             require_choice("model.code_activation", self.code_activation, ACTIVATIONS)
         require_choice("model.reconstruction_loss", self.reconstruction_loss, RECONSTRUCTION_LOSSES)
@@ -176,9 +212,11 @@ class GANConfig:
     # decay of an exponential moving average of the generator's weights, which then makes every
     # picture and evaluation; null = the generator as trained
     ema_decay: Optional[float] = None
+    condition: ConditionConfig = field(default_factory=ConditionConfig)
 
     def __post_init__(self) -> None:
         require(self.latent_dim >= 1, "model.latent_dim", "must be >= 1", self.latent_dim)
+        self.condition.check("model.condition")
         require(0.0 <= self.label_smoothing < 0.5, "model.label_smoothing", "must be in [0, 0.5)", self.label_smoothing)
         require_choice("model.loss", self.loss, GAN_LOSSES)
         require(
@@ -441,12 +479,19 @@ class TrainConfig:
     trainer: Any = MISSING
     latent_dim: int = 16
     beta: float = 1.0
+    condition: str = "none"  # shorthand for model.condition.by: none, class or attributes
     seed: int = 0
     resume: Optional[str] = None  # a run directory to continue
 
     def __post_init__(self) -> None:
         require(self.latent_dim >= 1, "latent_dim", "must be >= 1", self.latent_dim)
         require(self.beta >= 0, "beta", "must be >= 0", self.beta)
+        require_choice("condition", self.condition, CONDITION_SOURCES)
+        if self.condition != "none" and condition_of(self.model) is None:
+            raise ConfigError(
+                f"condition={self.condition}: a {getattr(self.model, 'name', '?')} model takes no condition; "
+                "the conditional models are ae, vae and gan"
+            )
         require(self.seed >= 0, "seed", "must be >= 0", self.seed)
         micro_batches = self.trainer.micro_batch_count() if isinstance(self.trainer, TrainerConfig) else None
         if micro_batches is not None and micro_batches > 1 and uses_batch_norm(self.model):
@@ -454,6 +499,17 @@ class TrainConfig:
                 f"trainer.micro_batches={micro_batches}: the model's networks use batch norm, which would "
                 "normalise each micro-batch with its own statistics; use trainer.micro_batches=1 or auto"
             )
+
+
+def condition_of(model: Any) -> ConditionConfig | None:
+    """A model config's condition settings, None for a model that takes no condition."""
+    condition = getattr(model, "condition", None)
+    return condition if isinstance(condition, ConditionConfig) else None
+
+
+def is_conditional(model: Any) -> bool:
+    condition = condition_of(model)
+    return condition is not None and condition.enabled
 
 
 def uses_batch_norm(model: Any) -> bool:

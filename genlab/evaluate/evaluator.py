@@ -27,7 +27,7 @@ from genlab.errors import GenlabError
 from genlab.config.evaluate import EvaluationSettings
 from genlab.files import write_text_atomically
 from genlab.rundir.restore import find_checkpoint
-from genlab.rundir.saved_run import FIT_EXAMPLES
+from genlab.rundir.saved_run import FIT_EXAMPLES, with_conditions
 
 if TYPE_CHECKING:
     from genlab.rundir.saved_run import SavedRun
@@ -58,6 +58,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "kid_inception": ("KID, InceptionV3 features", "{:.5f}"),
     "kid_inception_std": ("  its std over subsets", "{:.5f}"),
     "classifier_accuracy": ("domain classifier test accuracy", "{:.4f}"),
+    "condition_accuracy": ("samples the classifier gives the condition asked", "{:.4f}"),
     "d_accuracy_real": ("discriminator accuracy on test images", "{:.4f}"),
     "d_accuracy_fake": ("discriminator accuracy on samples", "{:.4f}"),
 }
@@ -152,6 +153,17 @@ def _subset(rng: np.random.Generator, total: int, count: int) -> np.ndarray:
 
 def _unit(images: np.ndarray) -> np.ndarray:
     return np.asarray(images, np.float32) / 255.0
+
+
+def condition_accuracy(
+    logits: np.ndarray, conditions: np.ndarray, kind: str, names: list[str], data: Any
+) -> float:
+    """How often the domain classifier reads a conditional model's samples as the condition they were drawn
+    with: the class, or each chosen attribute's 0/1 value (a share of (sample, attribute) pairs)."""
+    if kind == "class":
+        return float(np.mean(np.argmax(logits, axis=1) == np.argmax(conditions, axis=1)))
+    columns = [list(data.attribute_names).index(name) for name in names]
+    return float(np.mean((logits[:, columns] > 0) == (conditions > 0.5)))
 
 
 class Evaluator:
@@ -254,11 +266,12 @@ class Evaluator:
 
         model = run.model
 
-        def errors(images: np.ndarray) -> np.ndarray:
+        def errors(images: np.ndarray, conditions: np.ndarray | None) -> np.ndarray:
             inputs = run.scaled(images)
-            return mse_per_image(np.asarray(model.to_display(inputs)), np.asarray(model.reconstruct(inputs)))
+            rebuilt = with_conditions(model.reconstruct, inputs, conditions)
+            return mse_per_image(np.asarray(model.to_display(inputs)), np.asarray(rebuilt))
 
-        mse = run.batched(errors, run.data.test_images)
+        mse = run.batched(errors, run.data.test_images, run.conditions("test"))
         evaluation.metrics["mse"] = float(mse.mean())
         evaluation.metrics["psnr"] = float(psnr_per_image(mse).mean())
 
@@ -266,7 +279,8 @@ class Evaluator:
         from genlab.metrics.elbo import bounds_from_log_weights, importance_log_weights, kl_per_dimension
 
         model, settings, test_images = run.model, self.settings, run.data.test_images
-        per_dimension = kl_per_dimension(*run.posterior(test_images))
+        test_conditions = run.conditions("test")
+        per_dimension = kl_per_dimension(*run.posterior(test_images, test_conditions))
         active = int(np.sum(per_dimension > ACTIVE_KL))
         evaluation.kl_per_dimension = [float(value) for value in per_dimension]
         evaluation.metrics["kl"] = float(per_dimension.sum())
@@ -280,7 +294,8 @@ class Evaluator:
             evaluation.notes.append(note)
 
         count = len(test_images) if settings.nll_n is None else min(settings.nll_n, len(test_images))
-        images = test_images[_subset(self._rng("likelihood_subset"), len(test_images), count)]
+        subset = _subset(self._rng("likelihood_subset"), len(test_images), count)
+        images = test_images[subset]
         log.info("ELBO and NLL: %d test images x %d importance samples", count, settings.k)
         weights = importance_log_weights(
             images,
@@ -291,6 +306,7 @@ class Evaluator:
             settings.k,
             self._rng("likelihood_noise"),
             settings.batch_size,
+            conditions=None if test_conditions is None else test_conditions[subset],
         )
         elbo, log_likelihood = bounds_from_log_weights(weights)
         dimensions = math.prod(run.data.image_shape) * math.log(2.0)
@@ -307,8 +323,15 @@ class Evaluator:
         model, settings, data = run.model, self.settings, run.data
         count = min(settings.n, len(data.test_images))
         evaluation.counts["fd_images"] = count
-        real = data.test_images[_subset(self._rng("test_subset"), len(data.test_images), count)]
-        samples = run.decode(run.sample_codes(self._rng("samples"), count, fit_examples=FIT_EXAMPLES))
+        real_indices = _subset(self._rng("test_subset"), len(data.test_images), count)
+        real = data.test_images[real_indices]
+        real_conditions = run.conditions("test", real_indices)
+        # a conditional model's samples take the conditions of training images drawn at random, so
+        # they come in the proportions the data has them
+        sample_rng = self._rng("samples")
+        codes = run.sample_codes(sample_rng, count, fit_examples=FIT_EXAMPLES)
+        sample_conditions = run.sample_conditions(sample_rng, count)
+        samples = run.decode(codes, sample_conditions)
         extractors = self._extractors(data, run.config.dataset, evaluation.notes)
         for name, extractor in extractors.items():
             log.info("%s features of %d samples and %d test images", name, count, count)
@@ -322,10 +345,21 @@ class Evaluator:
             evaluation.metrics[f"kid_{name}_std"] = kid_std
             if name == "domain":
                 evaluation.metrics["classifier_accuracy"] = float(extractor.accuracy)
+                if sample_conditions is not None:
+                    evaluation.metrics["condition_accuracy"] = condition_accuracy(
+                        extractor.outputs(samples)[1], sample_conditions, model.condition_kind,
+                        list(model.condition_names), data,
+                    )
         if model.has_discriminator:
             low, high = model.pixel_range
-            real_logits = run.batched(lambda images: model.discriminate(run.scaled(images)), real)
-            fake_logits = run.batched(lambda images: model.discriminate(low + images * (high - low)), samples)
+            real_logits = run.batched(
+                lambda images, given: with_conditions(model.discriminate, run.scaled(images), given), real, real_conditions
+            )
+            fake_logits = run.batched(
+                lambda images, given: with_conditions(model.discriminate, low + images * (high - low), given),
+                samples,
+                sample_conditions,
+            )
             evaluation.metrics["d_accuracy_real"] = float(np.mean(real_logits > 0))
             evaluation.metrics["d_accuracy_fake"] = float(np.mean(fake_logits < 0))
             # how far the discriminator's scores set test images above samples (a Wasserstein critic's

@@ -30,8 +30,10 @@ LIKELIHOODS = ("bce", "mse")
 GAUSSIAN_VARIANCE = 0.5
 LOG_2PI = math.log(2.0 * math.pi)
 
-LogitsFunction = Callable[[tf.Tensor], tf.Tensor]  # codes (M, D) -> logits (M, H, W, C)
-PosteriorFunction = Callable[[tf.Tensor], "tuple[tf.Tensor, tf.Tensor]"]  # images -> (mean, log_variance)
+# codes (M, D) [, conditions (M, C)] -> logits (M, H, W, C)
+LogitsFunction = Callable[..., tf.Tensor]
+# images [, conditions] -> (mean, log_variance)
+PosteriorFunction = Callable[..., "tuple[tf.Tensor, tf.Tensor]"]
 
 
 def log_likelihood(images: tf.Tensor, logits: tf.Tensor, kind: str) -> tf.Tensor:
@@ -63,12 +65,15 @@ def log_weights(
     noise: tf.Tensor,
     logits_of: LogitsFunction,
     kind: str,
+    conditions: tf.Tensor | None = None,
 ) -> tf.Tensor:
-    """log w of M (image, posterior, noise) rows: z = mean + exp(log_variance / 2) * noise."""
+    """log w of M (image, posterior, noise) rows: z = mean + exp(log_variance / 2) * noise; a conditional
+    model's decoder also gets each row's condition (the likelihood is then log p(x | y))."""
     codes = mean + tf.exp(0.5 * log_variance) * noise
     prior = log_normal(codes, tf.zeros_like(codes), tf.zeros_like(codes))
     posterior = log_normal(codes, mean, log_variance)
-    return log_likelihood(images, logits_of(codes), kind) + prior - posterior
+    logits = logits_of(codes) if conditions is None else logits_of(codes, conditions)
+    return log_likelihood(images, logits, kind) + prior - posterior
 
 
 def bounds_from_log_weights(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,29 +99,39 @@ def importance_log_weights(
     k: int,
     rng: np.random.Generator,
     batch_size: int = 256,
+    conditions: np.ndarray | None = None,
 ) -> np.ndarray:
     """(N, k) log importance weights of N images, ``batch_size`` decoder rows per call.
 
     ``images`` is anything sliceable (a numpy array, on-disk records); ``prepare`` turns a slice
     into the model's input in [0, 1]. The noise comes from ``rng`` image by image, so the numbers
-    do not depend on ``batch_size``.
+    do not depend on ``batch_size``. ``conditions`` (one row per image) go to a conditional
+    model's posterior and decoder.
     """
-    compiled = tf.function(lambda *rows: log_weights(*rows, logits_of, kind))
+    compiled = tf.function(
+        lambda images, mean, log_variance, noise, given=None: log_weights(
+            images, mean, log_variance, noise, logits_of, kind, given
+        )
+    )
     images_per_call = max(1, batch_size // k)
     blocks = []
     for start in range(0, len(images), batch_size):
         inputs = prepare(images[start : start + batch_size])
-        mean, log_variance = posterior_of(inputs)
+        given = None if conditions is None else tf.constant(conditions[start : start + batch_size], tf.float32)
+        mean, log_variance = posterior_of(inputs) if given is None else posterior_of(inputs, given)
         latent_dim = int(mean.shape[-1])
         noise = rng.standard_normal((int(mean.shape[0]), k, latent_dim)).astype(np.float32)
         for first in range(0, int(mean.shape[0]), images_per_call):
             last = min(first + images_per_call, int(mean.shape[0]))
             rows = tf.repeat(inputs[first:last], k, axis=0)
-            weights = compiled(
+            arguments = [
                 rows,
                 tf.repeat(mean[first:last], k, axis=0),
                 tf.repeat(log_variance[first:last], k, axis=0),
                 tf.constant(noise[first:last].reshape(-1, latent_dim)),
-            )
+            ]
+            if given is not None:
+                arguments.append(tf.repeat(given[first:last], k, axis=0))
+            weights = compiled(*arguments)
             blocks.append(np.asarray(weights, dtype=np.float64).reshape(last - first, k))
     return np.concatenate(blocks) if blocks else np.zeros((0, k))

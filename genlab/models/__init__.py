@@ -6,8 +6,10 @@ or an installed package registered: it never imports an arbitrary module.
 from __future__ import annotations
 
 import importlib
+from typing import Sequence
 
 from genlab.config.models import model_spec
+from genlab.config.schema import is_conditional
 from genlab.errors import ConfigError
 from genlab.models.base import GenerativeModel, OptimizerFactory
 
@@ -25,5 +27,10 @@ def model_class(name: str) -> type[GenerativeModel]:
     return found
 
 
-def build_model(config, image_shape: tuple[int, int, int], make_optimizer: OptimizerFactory) -> GenerativeModel:
+def build_model(
+    config, image_shape: tuple[int, int, int], make_optimizer: OptimizerFactory, condition_names: Sequence[str] = ()
+) -> GenerativeModel:
+    """The model of ``config``; a conditional one (model.condition) also gets the names of its conditions."""
+    if is_conditional(config):
+        return model_class(config.name)(config, image_shape, make_optimizer, condition_names=condition_names)
     return model_class(config.name)(config, image_shape, make_optimizer)

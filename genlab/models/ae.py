@@ -2,13 +2,21 @@
 from __future__ import annotations
 
 import math
+from typing import Any, Sequence
 
 import tensorflow as tf
 
 from genlab.config.schema import AEConfig
 from genlab.models.micro_batches import mean_over_parts
 from genlab.models import nets
-from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients, replica_share
+from genlab.models.base import (
+    GenerativeModel,
+    OptimizerFactory,
+    apply_gradients,
+    call_network,
+    replica_share,
+    split_batch,
+)
 
 
 def reconstruction_error(kind: str, images: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
@@ -26,14 +34,26 @@ class AutoEncoder(GenerativeModel):
     metric_names = ("loss", "reconstruction")
     has_prior = False
 
-    def __init__(self, config: AEConfig, image_shape: tuple[int, int, int], make_optimizer: OptimizerFactory):
+    def __init__(
+        self,
+        config: AEConfig,
+        image_shape: tuple[int, int, int],
+        make_optimizer: OptimizerFactory,
+        condition_names: Sequence[str] = (),
+    ):
         self.config = config
         self.latent_dim = config.latent_dim
         self.image_shape = image_shape
+        condition = self._conditioned_on(config.condition, condition_names)
         self.encoder = nets.encoder(
-            image_shape, config.encoder, self.code_units(), name="encoder", output_activation=config.code_activation
+            image_shape,
+            config.encoder,
+            self.code_units(),
+            name="encoder",
+            output_activation=config.code_activation,
+            condition=condition,
         )
-        self.decoder = nets.decoder(config.latent_dim, image_shape, config.decoder, name="decoder")
+        self.decoder = nets.decoder(config.latent_dim, image_shape, config.decoder, name="decoder", condition=condition)
         self.optimizer = make_optimizer()
 
     def code_units(self) -> int:
@@ -49,9 +69,10 @@ class AutoEncoder(GenerativeModel):
     def build_optimizers(self) -> None:
         self.optimizer.build(self.variables)
 
-    def losses(self, images: tf.Tensor, rng: tf.random.Generator, training: bool) -> dict[str, tf.Tensor]:
-        codes = self.encoder(images, training=training)
-        logits = self.decoder(codes, training=training)
+    def losses(self, batch: Any, rng: tf.random.Generator, training: bool) -> dict[str, tf.Tensor]:
+        images, conditions = split_batch(batch)
+        codes = call_network(self.encoder, images, conditions, training)
+        logits = call_network(self.decoder, codes, conditions, training)
         reconstruction = tf.reduce_mean(reconstruction_error(self.config.reconstruction_loss, images, logits))
         return {"loss": self.weighted_reconstruction(reconstruction), "reconstruction": reconstruction}
 
@@ -64,17 +85,15 @@ class AutoEncoder(GenerativeModel):
             reconstruction = reconstruction / float(math.prod(self.image_shape))
         return self.config.reconstruction_weight * reconstruction
 
-    def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
+    def train_step(self, batch: Any, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
-            metrics = mean_over_parts(
-                lambda part: self.losses(part, rng, training=True), images, self.micro_batch_sizes
-            )
+            metrics = mean_over_parts(lambda part: self.losses(part, rng, training=True), batch, self.micro_batch_sizes)
             scaled_loss = self.optimizer.scale_loss(replica_share(metrics["loss"]))
         apply_gradients(self.optimizer, tape, scaled_loss, self.variables)
         return metrics
 
-    def encode(self, images: tf.Tensor) -> tf.Tensor:
-        return self.encoder(images, training=False)
+    def encode(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
+        return call_network(self.encoder, images, conditions, training=False)
 
-    def decode(self, codes: tf.Tensor) -> tf.Tensor:
-        return tf.sigmoid(self.decoder(codes, training=False))
+    def decode(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
+        return tf.sigmoid(call_network(self.decoder, codes, conditions, training=False))

@@ -2,14 +2,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from genlab.config.schema import ConditionConfig
+from genlab.models.nets import ConditionInput
+
 OptimizerFactory = Callable[[], keras.optimizers.Optimizer]
-StepFunction = Callable[[tf.Tensor, tf.random.Generator], dict]
+# (batch, rng) -> metrics; a batch is the images, or (images, conditions) for a conditional model
+StepFunction = Callable[[Any, tf.random.Generator], dict]
+
+
+def split_batch(batch: Any) -> tuple[tf.Tensor, tf.Tensor | None]:
+    """(images, conditions) of a training batch; conditions are None for an unconditional model."""
+    if isinstance(batch, (tuple, list)):
+        images, conditions = batch
+        return images, conditions
+    return batch, None
 
 
 @dataclass(frozen=True)
@@ -19,7 +31,7 @@ class Phase:
 
     name: str
     steps: int
-    step: StepFunction  # (images, rng) -> metrics
+    step: StepFunction  # (batch, rng) -> metrics
     metric_names: tuple[str, ...]
 
 
@@ -50,9 +62,27 @@ class GenerativeModel:
     # codes are (flattened) grids of codebook entries: commands that move along one code dimension
     # (traverse, manifold) do not apply
     has_discrete_codes: bool = False
+    # every network also takes a condition vector per image (a one-hot class or 0/1 attributes, named by
+    # condition_names): encode, decode, posterior, decoder_logits and discriminate take ``conditions``,
+    # and training batches are (images, conditions)
+    has_condition: bool = False
+    condition_kind: str = ""  # class (one-hot) or attributes (0/1 each)
+    condition_names: tuple[str, ...] = ()
     latent_dim: int
     # Sizes of the parts a training batch is computed in (genlab.models.micro_batches); one part by default.
     micro_batch_sizes: tuple[int, ...] = ()
+
+    def _conditioned_on(self, condition: ConditionConfig | None, names: Sequence[str]) -> ConditionInput | None:
+        """Set ``has_condition`` and ``condition_names`` from a model config's condition and the data set's
+        names (genlab.data.conditions); the input the networks take, None for an unconditional model."""
+        if condition is None or not condition.enabled:
+            return None
+        if not names:
+            raise ValueError(f"a {self.name} conditioned by {condition.by} needs the names of its conditions")
+        self.has_condition = True
+        self.condition_kind = condition.by
+        self.condition_names = tuple(str(name) for name in names)
+        return ConditionInput(len(names), condition.embedding_dim)
 
     def trackables(self) -> dict[str, object]:
         """Networks and optimizers by name, for tf.train.Checkpoint."""
@@ -62,7 +92,8 @@ class GenerativeModel:
         """Create optimizer slots now, so a checkpoint can be restored before the first step."""
         raise NotImplementedError
 
-    def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
+    def train_step(self, batch: Any, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
+        """One update from a batch (the images, or (images, conditions) when ``has_condition``)."""
         raise NotImplementedError
 
     def phases(self, steps: int) -> tuple[Phase, ...]:
@@ -73,22 +104,36 @@ class GenerativeModel:
         """Whether ``prior_codes`` can draw now (a learned prior may still be untrained)."""
         return self.has_prior
 
-    def decode(self, codes: tf.Tensor) -> tf.Tensor:
+    def decode(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         raise NotImplementedError
 
-    def encode(self, images: tf.Tensor) -> tf.Tensor:
+    def encode(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         raise NotImplementedError(f"model {self.name} has no encoder")
 
     def prior_codes(self, rng: np.random.Generator, count: int, temperature: float = 1.0) -> np.ndarray:
         """``count`` codes from the prior, a standard normal, with its spread scaled by ``temperature``."""
         return (temperature * rng.standard_normal((count, self.latent_dim))).astype(np.float32)
 
-    def reconstruct(self, images: tf.Tensor) -> tf.Tensor:
-        return self.decode(self.encode(images))
+    def reconstruct(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
+        return with_conditions(self.decode, with_conditions(self.encode, images, conditions), conditions)
 
     def to_display(self, images: tf.Tensor) -> tf.Tensor:
         low, high = self.pixel_range
         return tf.clip_by_value((tf.cast(images, tf.float32) - low) / (high - low), 0.0, 1.0)
+
+
+def with_conditions(method: Callable[..., Any], inputs: Any, conditions: Any) -> Any:
+    """``method(inputs)``, or ``method(inputs, conditions)`` for a conditional model: a model that takes
+    no condition (one plugged in from another package) keeps its one-argument methods."""
+    return method(inputs) if conditions is None else method(inputs, conditions)
+
+
+def call_network(network: keras.Model, inputs: tf.Tensor, conditions: tf.Tensor | None, training: bool) -> tf.Tensor:
+    """``network`` on its input, with the conditions beside it for a conditional network."""
+    if conditions is None:
+        return network(inputs, training=training)
+    # Keras takes a list of tensors, not a mix of tensors and numpy arrays
+    return network([tf.convert_to_tensor(inputs), tf.cast(conditions, tf.float32)], training=training)
 
 
 def replica_share(loss: tf.Tensor) -> tf.Tensor:

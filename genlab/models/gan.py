@@ -9,12 +9,21 @@ every picture and evaluation.
 """
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import keras
 import tensorflow as tf
 
 from genlab.config.schema import GANConfig
 from genlab.models import nets
-from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients, replica_share
+from genlab.models.base import (
+    GenerativeModel,
+    OptimizerFactory,
+    apply_gradients,
+    call_network,
+    replica_share,
+    split_batch,
+)
 from genlab.models.gan_losses import discriminator_loss, generator_loss, gradient_penalty
 from genlab.models.micro_batches import mean_over_parts
 
@@ -25,12 +34,26 @@ class GAN(GenerativeModel):
     has_encoder = False
     has_discriminator = True
 
-    def __init__(self, config: GANConfig, image_shape: tuple[int, int, int], make_optimizer: OptimizerFactory):
+    def __init__(
+        self,
+        config: GANConfig,
+        image_shape: tuple[int, int, int],
+        make_optimizer: OptimizerFactory,
+        condition_names: Sequence[str] = (),
+    ):
         self.config = config
         self.latent_dim = config.latent_dim
         self.image_shape = image_shape
-        self.generator = nets.decoder(config.latent_dim, image_shape, config.generator, name="generator")
-        self.discriminator = nets.encoder(image_shape, config.discriminator, 1, name="discriminator")
+        condition = self._conditioned_on(config.condition, condition_names)
+        self.generator = nets.decoder(config.latent_dim, image_shape, config.generator, "generator", condition)
+        self.discriminator = nets.encoder(
+            image_shape,
+            config.discriminator,
+            1,
+            name="discriminator",
+            condition=condition,
+            projection=config.condition.discriminator == "projection",
+        )
         self.generator_optimizer = make_optimizer()
         self.discriminator_optimizer = make_optimizer()
         self.metric_names = ("d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake")
@@ -39,7 +62,7 @@ class GAN(GenerativeModel):
         # The average is a network of its own, starting from the generator's initial weights.
         self.generator_ema: keras.Model | None = None
         if config.ema_decay is not None:
-            self.generator_ema = nets.decoder(config.latent_dim, image_shape, config.generator, name="generator_ema")
+            self.generator_ema = nets.decoder(config.latent_dim, image_shape, config.generator, "generator_ema", condition)
             self.generator_ema.set_weights(self.generator.get_weights())
             self.generator_ema.trainable = False  # changed by the average only
 
@@ -58,16 +81,16 @@ class GAN(GenerativeModel):
         self.generator_optimizer.build(self.generator.trainable_variables)
         self.discriminator_optimizer.build(self.discriminator.trainable_variables)
 
-    def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
+    def train_step(self, batch: Any, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
         # critic_steps - 1 discriminator updates alone (fresh noise each), then one of both networks
         # from the same forward pass, as with one critic step.
         for _ in range(self.config.critic_steps - 1):
             with tf.GradientTape() as discriminator_tape:
-                metrics = mean_over_parts(lambda part: self._metrics(part, rng), images, self.micro_batch_sizes)
+                metrics = mean_over_parts(lambda part: self._metrics(part, rng), batch, self.micro_batch_sizes)
                 scaled_d_loss = self.discriminator_optimizer.scale_loss(replica_share(metrics["d_loss"]))
             self._update_discriminator(discriminator_tape, scaled_d_loss)
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
-            metrics = mean_over_parts(lambda part: self._metrics(part, rng), images, self.micro_batch_sizes)
+            metrics = mean_over_parts(lambda part: self._metrics(part, rng), batch, self.micro_batch_sizes)
             scaled_d_loss = self.discriminator_optimizer.scale_loss(replica_share(metrics["d_loss"]))
             scaled_g_loss = self.generator_optimizer.scale_loss(replica_share(metrics["g_loss"]))
         self._update_discriminator(discriminator_tape, scaled_d_loss)
@@ -91,13 +114,18 @@ class GAN(GenerativeModel):
         for average, current in zip(self.generator_ema.weights, self.generator.weights):
             average.assign(decay * average + (1.0 - decay) * tf.cast(current, average.dtype))
 
-    def _metrics(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
-        """Both losses and the discriminator's accuracies on ``images`` and as many fakes."""
+    def _metrics(self, batch: Any, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
+        """Both losses and the discriminator's accuracies on the batch's images and as many fakes.
+
+        A conditional GAN's fakes get the conditions of the real images beside them, so both
+        halves of the discriminator's batch have the same mix of conditions.
+        """
+        images, conditions = split_batch(batch)
         count = tf.shape(images)[0]
         codes = rng.normal([count, self.latent_dim])
-        fakes = tf.tanh(self.generator(codes, training=True))
-        real_logits = self.discriminator(images, training=True)
-        fake_logits = self.discriminator(fakes, training=True)
+        fakes = tf.tanh(call_network(self.generator, codes, conditions, training=True))
+        real_logits = call_network(self.discriminator, images, conditions, training=True)
+        fake_logits = call_network(self.discriminator, fakes, conditions, training=True)
         loss = self.config.loss
         metrics = {
             "d_loss": discriminator_loss(loss, real_logits, fake_logits, self.config.label_smoothing),
@@ -107,21 +135,21 @@ class GAN(GenerativeModel):
         }
         if self.config.gradient_penalty > 0:
             mix = rng.uniform([count, 1, 1, 1], dtype=fakes.dtype)
-            critic = lambda mixed: self.discriminator(mixed, training=True)  # noqa: E731
+            critic = lambda mixed: call_network(self.discriminator, mixed, conditions, training=True)  # noqa: E731
             scale = self.discriminator_optimizer.scale_loss(tf.constant(1.0))  # 1 unless mixed_float16
             penalty = gradient_penalty(critic, tf.cast(images, fakes.dtype), fakes, mix, tf.stop_gradient(scale))
             metrics["gradient_penalty"] = penalty
             metrics["d_loss"] += self.config.gradient_penalty * penalty
         return metrics
 
-    def discriminate(self, images: tf.Tensor) -> tf.Tensor:
+    def discriminate(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         """The discriminator's logits (real > 0) for images in the model's pixel range."""
-        return self.discriminator(images, training=False)
+        return call_network(self.discriminator, images, conditions, training=False)
 
     @property
     def sampling_generator(self) -> keras.Model:
         """The network pictures and evaluation use: the weights' moving average when there is one."""
         return self.generator_ema if self.generator_ema is not None else self.generator
 
-    def decode(self, codes: tf.Tensor) -> tf.Tensor:
-        return self.to_display(tf.tanh(self.sampling_generator(codes, training=False)))
+    def decode(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
+        return self.to_display(tf.tanh(call_network(self.sampling_generator, codes, conditions, training=False)))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import tensorflow as tf
 
@@ -76,18 +76,21 @@ def part_sizes(batch_size: int, parts: int) -> list[int]:
 
 
 def mean_over_parts(
-    metrics_of: Callable[[tf.Tensor], dict[str, tf.Tensor]], images: tf.Tensor, sizes: Sequence[int]
+    metrics_of: Callable[[Any], dict[str, tf.Tensor]], batch: Any, sizes: Sequence[int]
 ) -> dict[str, tf.Tensor]:
-    """``metrics_of(images)`` computed part by part and averaged with each part's share of the images.
+    """``metrics_of(batch)`` computed part by part and averaged with each part's share of the images.
 
-    Every metric is a mean over images, so the weighted average is the whole batch's
-    value and its gradient the whole batch's gradient; the parts are added in order, so
-    the rounding is the same on every run. With one part this is just ``metrics_of(images)``.
+    ``batch`` is a tensor of images or a nest of tensors with one row per image (images and
+    their conditions), split alike. Every metric is a mean over images, so the weighted average
+    is the whole batch's value and its gradient the whole batch's gradient; the parts are added
+    in order, so the rounding is the same on every run. With one part this is just ``metrics_of(batch)``.
     """
     if len(sizes) <= 1:
-        return metrics_of(images)
+        return metrics_of(batch)
     total = float(sum(sizes))
-    per_part = [metrics_of(part) for part in tf.split(images, list(sizes))]
+    pieces = [tf.split(tensor, list(sizes)) for tensor in tf.nest.flatten(batch)]
+    parts = [tf.nest.pack_sequence_as(batch, [piece[index] for piece in pieces]) for index in range(len(sizes))]
+    per_part = [metrics_of(part) for part in parts]
     return {
         name: ordered_sum([metrics[name] * (size / total) for metrics, size in zip(per_part, sizes)])
         for name in per_part[0]

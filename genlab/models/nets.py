@@ -9,6 +9,7 @@ dense layer to the code, one dense layer from the code to every pixel.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import keras
 from keras import layers
@@ -18,6 +19,7 @@ from genlab.errors import ConfigError
 from genlab.models.col2im_convolution import Col2ImConv2D, Col2ImConv2DTranspose
 from genlab.models.fused_batch_norm import FusedBatchNormalization
 from genlab.models.kernels import uses
+
 
 def activation_layer(name: str, leaky_slope: float = 0.2) -> layers.Layer:
     if name == "leaky_relu":
@@ -51,22 +53,59 @@ def _block(x, layer: layers.Layer, net: ConvNetConfig, training_noise: bool, act
     return x
 
 
+@dataclass(frozen=True)
+class ConditionInput:
+    """How a network takes a condition vector: its length, and its learned embedding's (0 = none)."""
+
+    dim: int
+    embedding_dim: int = 0
+
+    def input(self) -> keras.KerasTensor:
+        return keras.Input(shape=(self.dim,), name="conditions")
+
+    def embedded(self, conditions, net: ConvNetConfig):
+        """The condition as the network concatenates it: the vector itself, or its embedding."""
+        if self.embedding_dim == 0:
+            return conditions
+        return _normalised(layers.Dense(self.embedding_dim, use_bias=False, name="condition_embedding"), net)(conditions)
+
+
+def _inputs(first, conditions) -> list | keras.KerasTensor:
+    """A network's inputs: one tensor, or [it, conditions] for a conditional network."""
+    return first if conditions is None else [first, conditions]
+
+
 def encoder(
     image_shape: tuple[int, int, int],
     net: ConvNetConfig,
     output_units: int,
     name: str,
     output_activation: str | None = None,
+    condition: ConditionInput | None = None,
+    projection: bool = False,
 ) -> keras.Model:
-    """Strided convs, flatten, one dense layer of ``output_units`` (linear unless ``output_activation``)."""
+    """Strided convs, flatten, one dense layer of ``output_units`` (linear unless ``output_activation``).
+
+    With a ``condition`` the network takes [images, conditions]: the (embedded) condition joins the
+    flattened features before the dense layer, or, with ``projection`` (a discriminator's, one output),
+    adds the inner product of the features with a learned projection of the condition to the output.
+    """
     images = keras.Input(shape=image_shape, name="images")
-    x = layers.Flatten()(_strided_convs(images, net))
-    x = _normalised(layers.Dense(output_units), net)(x)
+    conditions = condition.input() if condition is not None else None
+    features = layers.Flatten()(_strided_convs(images, net))
+    if conditions is not None and not projection:
+        features = layers.Concatenate()([features, condition.embedded(conditions, net)])
+    x = _normalised(layers.Dense(output_units), net)(features)
+    if conditions is not None and projection:
+        projected = _normalised(layers.Dense(features.shape[-1], use_bias=False, name="condition_projection"), net)(
+            conditions
+        )
+        x = layers.Add()([x, layers.Dot(axes=1)([features, projected])])
     if output_activation is not None:
         x = activation_layer(output_activation, net.leaky_slope)(x)
     # Losses are computed in float32 even under a mixed-precision policy.
     outputs = layers.Activation("linear", dtype="float32")(x)
-    return keras.Model(images, outputs, name=name)
+    return keras.Model(_inputs(images, conditions), outputs, name=name)
 
 
 def _strided_convs(x, net: ConvNetConfig):
@@ -77,16 +116,30 @@ def _strided_convs(x, net: ConvNetConfig):
     return x
 
 
-def decoder(latent_dim: int, image_shape: tuple[int, int, int], net: DeconvNetConfig, name: str) -> keras.Model:
-    """Dense to a small feature map, transposed convs up, an output conv; returns pre-activations."""
-    if net.is_dense:
-        return _dense_decoder(latent_dim, image_shape, net, name)
-    start_height, start_width, start_channels = net.start_shape(*image_shape[:2])
+def decoder(
+    latent_dim: int,
+    image_shape: tuple[int, int, int],
+    net: DeconvNetConfig,
+    name: str,
+    condition: ConditionInput | None = None,
+) -> keras.Model:
+    """Dense to a small feature map, transposed convs up, an output conv; returns pre-activations.
+
+    With a ``condition`` the network takes [codes, conditions], the (embedded) condition concatenated
+    to the code.
+    """
     codes = keras.Input(shape=(latent_dim,), name="codes")
+    conditions = condition.input() if condition is not None else None
+    x = codes if conditions is None else layers.Concatenate()([codes, condition.embedded(conditions, net)])
+    if net.is_dense:
+        x = _normalised(layers.Dense(math.prod(image_shape), use_bias=net.output_bias), net)(x)
+        outputs = layers.Activation("linear", dtype="float32")(layers.Reshape(image_shape)(x))
+        return keras.Model(_inputs(codes, conditions), outputs, name=name)
+    start_height, start_width, start_channels = net.start_shape(*image_shape[:2])
     dense = layers.Dense(start_height * start_width * start_channels, use_bias=net.hidden_bias())
-    x = _block(codes, dense, net, training_noise=False, activation=net.dense_activation)
+    x = _block(x, dense, net, training_noise=False, activation=net.dense_activation)
     x = layers.Reshape((start_height, start_width, start_channels))(x)
-    return keras.Model(codes, _up_to_image(x, image_shape, net), name=name)
+    return keras.Model(_inputs(codes, conditions), _up_to_image(x, image_shape, net), name=name)
 
 
 def _up_to_image(x, image_shape: tuple[int, int, int], net: DeconvNetConfig):
@@ -111,15 +164,6 @@ def _up_to_image(x, image_shape: tuple[int, int, int], net: DeconvNetConfig):
             ((extra_height // 2, extra_height - extra_height // 2), (extra_width // 2, extra_width - extra_width // 2))
         )(x)
     return layers.Activation("linear", dtype="float32")(x)
-
-
-def _dense_decoder(latent_dim: int, image_shape: tuple[int, int, int], net: DeconvNetConfig, name: str) -> keras.Model:
-    """One dense layer from the code to every pixel's pre-activation, reshaped to the image."""
-    codes = keras.Input(shape=(latent_dim,), name="codes")
-    x = _normalised(layers.Dense(math.prod(image_shape), use_bias=net.output_bias), net)(codes)
-    x = layers.Reshape(image_shape)(x)
-    outputs = layers.Activation("linear", dtype="float32")(x)
-    return keras.Model(codes, outputs, name=name)
 
 
 def grid_encoder(image_shape: tuple[int, int, int], net: ConvNetConfig, code_channels: int, name: str) -> keras.Model:

@@ -1,10 +1,13 @@
 """Variational autoencoder with a beta-weighted KL term (beta=1: the plain VAE)."""
 from __future__ import annotations
 
+from typing import Any
+
 import tensorflow as tf
 
 from genlab.config.schema import VAEConfig
 from genlab.models.ae import AutoEncoder, reconstruction_error
+from genlab.models.base import call_network, split_batch
 
 
 def kl_to_standard_normal(mean: tf.Tensor, log_variance: tf.Tensor) -> tf.Tensor:
@@ -22,15 +25,18 @@ class VariationalAutoEncoder(AutoEncoder):
     def code_units(self) -> int:
         return 2 * self.latent_dim  # mean and log-variance
 
-    def posterior(self, images: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
-        mean, log_variance = tf.split(self.encoder(images, training=training), 2, axis=-1)
+    def posterior(
+        self, images: tf.Tensor, conditions: tf.Tensor | None = None, training: bool = False
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        mean, log_variance = tf.split(call_network(self.encoder, images, conditions, training), 2, axis=-1)
         return mean, log_variance
 
-    def losses(self, images: tf.Tensor, rng: tf.random.Generator, training: bool) -> dict[str, tf.Tensor]:
-        mean, log_variance = self.posterior(images, training=training)
+    def losses(self, batch: Any, rng: tf.random.Generator, training: bool) -> dict[str, tf.Tensor]:
+        images, conditions = split_batch(batch)
+        mean, log_variance = self.posterior(images, conditions, training=training)
         noise = rng.normal(tf.shape(mean), dtype=mean.dtype)
         codes = mean + tf.exp(0.5 * log_variance) * noise
-        logits = self.decoder(codes, training=training)
+        logits = call_network(self.decoder, codes, conditions, training)
         reconstruction = tf.reduce_mean(reconstruction_error(self.config.reconstruction_loss, images, logits))
         kl = tf.reduce_mean(tf.reduce_sum(kl_to_standard_normal(mean, log_variance), axis=-1))
         loss = self.weighted_reconstruction(reconstruction) + self.config.beta * kl
@@ -41,8 +47,8 @@ class VariationalAutoEncoder(AutoEncoder):
         """How decoder_logits score an image: bce (Bernoulli) or mse (Gaussian)."""
         return self.config.reconstruction_loss
 
-    def decoder_logits(self, codes: tf.Tensor) -> tf.Tensor:
-        return self.decoder(codes, training=False)
+    def decoder_logits(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
+        return call_network(self.decoder, codes, conditions, training=False)
 
-    def encode(self, images: tf.Tensor) -> tf.Tensor:
-        return self.posterior(images)[0]
+    def encode(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
+        return self.posterior(images, conditions)[0]

@@ -16,7 +16,7 @@ def render_latents(job: RenderJob) -> None:
     test_images = job.run.test_images()
     count = min(config.n, len(test_images))
     indices = np.sort(job.rng.choice(len(test_images), count, replace=False))
-    codes = job.run.encode(test_images[indices])
+    codes = job.run.encode(test_images[indices], job.run.conditions("test", indices))
     labels = job.run.data.test_labels[indices] if job.run.data.test_labels is not None else None
     kind = "posterior means" if job.run.model.has_posterior else "codes"
     title = f"{job.run.model.name} step {job.run.step}: {kind} of {count} test images"

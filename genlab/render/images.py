@@ -5,17 +5,29 @@ import logging
 
 import numpy as np
 
+from genlab.render.conditions import rows_of_codes
 from genlab.render.grid import tile
 from genlab.render.latent import manifold
-from genlab.render.job import RenderJob
+from genlab.render.job import RenderJob, safe_name
 
 log = logging.getLogger("genlab.render")
 
 
 def render_sample(job: RenderJob) -> None:
+    """``n`` samples; a conditional model's in one row per condition, the same codes in every row."""
     config = job.config
-    images = job.run.decode(job.run.sample_codes(job.rng, config.n, config.temperature, config.fit_examples))
-    job.write_png(tile(images, config.columns, config.padding), f"{job.name(f'seed{config.seed}')}.png")
+    rows = job.condition_rows()
+    if rows is None:
+        images = job.run.decode(job.run.sample_codes(job.rng, config.n, config.temperature, config.fit_examples))
+        job.write_png(tile(images, config.columns, config.padding), f"{job.name(f'seed{config.seed}')}.png")
+        return
+    columns = config.columns or max(1, config.n // len(rows.labels))
+    codes = job.run.sample_codes(job.rng, columns, config.temperature, config.fit_examples)
+    codes, conditions = rows_of_codes(codes, rows)
+    images = job.run.decode(codes, conditions)
+    log.info("one row per condition: %s", ", ".join(rows.labels))
+    grid = tile(images, columns, config.padding, row_labels=rows.labels)
+    job.write_png(grid, f"{job.name(f'seed{config.seed}')}.png")
 
 
 def render_reconstruct(job: RenderJob) -> None:
@@ -26,9 +38,10 @@ def render_reconstruct(job: RenderJob) -> None:
     count = min(config.n, len(test_images))
     if count < config.n:
         log.info("the test set has %d images: showing all of them", count)
-    images = test_images[np.sort(job.rng.choice(len(test_images), count, replace=False))]
+    indices = np.sort(job.rng.choice(len(test_images), count, replace=False))
+    images = test_images[indices]
     originals = job.run.display(images)
-    rebuilt = job.run.decode(job.run.encode(images))
+    rebuilt = job.run.reconstruct(images, job.run.conditions("test", indices))
     job.write_png(
         tile(paired_rows(originals, rebuilt, config.columns), config.columns, config.padding),
         f"{job.name(f'seed{config.seed}')}.png",
@@ -52,6 +65,8 @@ def render_manifold(job: RenderJob) -> None:
     config = job.config
     job.check_dims("dims", config.dims)
     codes = manifold(job.run.latent_dim, tuple(config.dims), config.n)
-    images = job.run.decode(codes)
+    condition, label = job.fixed_condition()
+    images = job.run.decode(codes, None if condition is None else np.repeat(condition, len(codes), axis=0))
     first, second = config.dims
-    job.write_png(tile(images, config.n, config.padding), f"{job.name(f'dims{first}-{second}')}.png")
+    stem = job.name(f"dims{first}-{second}", None if label is None else safe_name(label))
+    job.write_png(tile(images, config.n, config.padding), f"{stem}.png")

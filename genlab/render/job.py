@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from genlab.errors import GenlabError
 from genlab.render.gif import save_gif
 from genlab.render.grid import save_png
 from genlab.rundir.saved_run import SavedRun
+
+if TYPE_CHECKING:
+    from genlab.render.conditions import ConditionRows
 
 
 def output_dir(out: str | None, run_dir: Path, command: str) -> Path:
@@ -42,6 +45,11 @@ def output_dir(out: str | None, run_dir: Path, command: str) -> Path:
             raise GenlabError(f"out={out}: {path} exists and is not a directory")
         raise GenlabError(f"out={out}: {existing} is a file, so {path} cannot be a directory")
     return path
+
+
+def safe_name(name: str) -> str:
+    """A class or attribute name as part of a file name (class names may hold '/' or spaces)."""
+    return "".join(character if character.isalnum() or character in "-." else "_" for character in name)
 
 
 class RenderJob:
@@ -82,6 +90,33 @@ class RenderJob:
                 f"genlab {self.command} reads single code dimensions, and a {model.name} model's codes are grids "
                 "of codebook entries; try genlab sample, reconstruct or interpolate"
             )
+
+    # ------------------------------------------------------------------ conditions of a conditional model
+
+    def condition_rows(self) -> "ConditionRows | None":
+        """The rows ``classes=``/``attributes=`` choose (every class by default); None for an unconditional
+        model, which refuses those keys."""
+        from genlab.render.conditions import chosen_rows
+
+        classes, attributes = getattr(self.config, "classes", None), getattr(self.config, "attributes", None)
+        model = self.run.model
+        if not model.has_condition:
+            for key, value in (("classes", classes), ("attributes", attributes)):
+                if value is not None:
+                    raise GenlabError(f"{key}= applies to a conditional model, and this {model.name} has no condition")
+            return None
+        return chosen_rows(model.condition_kind, model.condition_names, classes, attributes)
+
+    def fixed_condition(self, own: np.ndarray | None = None) -> tuple[np.ndarray | None, str | None]:
+        """The one condition a traversal, interpolation or manifold keeps: the first chosen with
+        ``classes=``/``attributes=``, else ``own`` (a test image's), else the first row; and its label."""
+        rows = self.condition_rows()
+        if rows is None:
+            return None, None
+        chosen = getattr(self.config, "classes", None) is not None or getattr(self.config, "attributes", None) is not None
+        if own is not None and not chosen:
+            return np.asarray(own, np.float32)[None], None
+        return rows.vectors[:1], rows.labels[0]
 
     # ------------------------------------------------------------------ output
 

@@ -9,7 +9,7 @@ from genlab.errors import GenlabError
 from genlab.render.gif import there_and_back
 from genlab.render.grid import tile
 from genlab.render.latent import INTERPOLATIONS, attribute_vector, sweep_values, traversal
-from genlab.render.job import RenderJob
+from genlab.render.job import RenderJob, safe_name
 
 log = logging.getLogger("genlab.render")
 
@@ -22,9 +22,15 @@ def number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _images(job: RenderJob, codes: np.ndarray) -> np.ndarray:
-    """Decode codes of shape (..., D) into display images of shape (..., H, W, C)."""
-    flat = job.run.decode(codes.reshape(-1, codes.shape[-1]))
+def _images(job: RenderJob, codes: np.ndarray, conditions: np.ndarray | None = None) -> np.ndarray:
+    """Decode codes of shape (..., D) into display images of shape (..., H, W, C); ``conditions`` is one
+    condition (1, C) for every code, or one per code (..., C)."""
+    flat_codes = codes.reshape(-1, codes.shape[-1])
+    if conditions is not None:
+        conditions = np.asarray(conditions, np.float32).reshape(-1, conditions.shape[-1])
+        if len(conditions) == 1:
+            conditions = np.repeat(conditions, len(flat_codes), axis=0)
+    flat = job.run.decode(flat_codes, conditions)
     return flat.reshape(*codes.shape[:-1], *flat.shape[1:])
 
 
@@ -38,7 +44,8 @@ def traversal_dims(job: RenderJob, max_rows: int) -> list[int]:
         return list(range(min(job.run.latent_dim, max_rows)))
     from genlab.metrics.elbo import kl_per_dimension
 
-    kl = kl_per_dimension(*job.run.posterior(job.run.test_images()[:KL_EXAMPLES]))
+    images = job.run.test_images()[:KL_EXAMPLES]
+    kl = kl_per_dimension(*job.run.posterior(images, job.run.conditions("test", np.arange(len(images)))))
     dims = [int(dim) for dim in np.argsort(-kl, kind="stable")[:max_rows]]
     log.info("dimensions by mean KL: %s", ", ".join(f"z{dim} ({kl[dim]:.3g})" for dim in dims))
     return dims
@@ -52,15 +59,20 @@ def render_traverse(job: RenderJob) -> None:
         job.check_dims("dims", config.dims)
     if job.run.model.has_encoder:
         job.check_index("index", config.index)
-        base = job.run.encode(job.run.test_images([config.index]))[0]
+        own = job.run.conditions("test", [config.index])
+        condition, label = job.fixed_condition(None if own is None else own[0])
+        base = job.run.encode(job.run.test_images([config.index]), own)[0]
         start = f"index{config.index}"
     else:
         log.info("a %s model has no encoder: the traversal starts from the zero vector", job.run.model.name)
+        condition, label = job.fixed_condition()
         base = np.zeros(job.run.latent_dim, np.float32)
         start = "zero"
+    if label is not None:
+        start += f"_{safe_name(label)}"
     dims = list(config.dims) if config.dims is not None else traversal_dims(job, config.max_rows)
     values = sweep_values(config.columns, config.range)
-    images = _images(job, traversal(base, dims, values))  # (rows, columns, H, W, C)
+    images = _images(job, traversal(base, dims, values), condition)  # (rows, columns, H, W, C)
     dim_labels = [f"z{dim}" for dim in dims] if config.labels else None
     value_labels = [number(value) for value in values] if config.labels else None
     grid = tile(
@@ -88,17 +100,23 @@ def render_traverse(job: RenderJob) -> None:
 
 
 def render_interpolate(job: RenderJob) -> None:
-    """From the code of test image a to that of b (a GAN: from the code of seed a to that of seed b)."""
+    """From the code of test image a to that of b (a GAN: from the code of seed a to that of seed b).
+
+    A conditional model decodes the whole path under one condition: the chosen one, else image a's.
+    """
     config = job.config
     if job.run.model.has_encoder:
         job.check_index("a", config.a)
         job.check_index("b", config.b)
-        start, end = job.run.encode(job.run.test_images([config.a, config.b]))
+        own = job.run.conditions("test", [config.a, config.b])
+        start, end = job.run.encode(job.run.test_images([config.a, config.b]), own)
+        condition, label = job.fixed_condition(None if own is None else own[0])
     else:
         start, end = (np.random.default_rng(seed).standard_normal(job.run.latent_dim) for seed in (config.a, config.b))
+        condition, label = job.fixed_condition()
     codes = INTERPOLATIONS[config.method](start, end, config.steps)
-    images = job.run.decode(codes)
-    stem = job.name(f"{config.a}-{config.b}", config.method)
+    images = _images(job, codes, condition)
+    stem = job.name(f"{config.a}-{config.b}", config.method, None if label is None else safe_name(label))
     job.write_png(tile(images, config.steps, config.padding), f"{stem}.png")
     weights = np.linspace(0.0, 1.0, config.steps)
     frames = [
@@ -136,7 +154,12 @@ def attribute_flags(job: RenderJob, attribute: str) -> np.ndarray:
 
 
 def render_arithmetic(job: RenderJob) -> None:
-    """code + alpha * (mean code with the attribute - mean code without) for images without it."""
+    """code + alpha * (mean code with the attribute - mean code without) for images without it.
+
+    A model conditioned on the attribute moves the condition instead: each image's code is decoded
+    under its own condition + alpha * (the condition with the attribute - its own), so alpha 0 is
+    the reconstruction and alpha 1 the same code with the condition swapped.
+    """
     config = job.config
     attribute = str(config.attribute)
     check_attribute_name(job, attribute)
@@ -144,29 +167,39 @@ def render_arithmetic(job: RenderJob) -> None:
     has_attribute = attribute_flags(job, attribute)[:ATTRIBUTE_EXAMPLES]
     if has_attribute.all() or not has_attribute.any():
         raise GenlabError(f"attribute={attribute}: the test set needs images with and without it")
-    codes = job.run.encode(job.run.test_images()[:ATTRIBUTE_EXAMPLES])
-    vector = attribute_vector(codes, has_attribute)
+    images = job.run.test_images()[:ATTRIBUTE_EXAMPLES]
+    own = job.run.conditions("test", np.arange(len(images)))
+    codes = job.run.encode(images, own)
     candidates = np.flatnonzero(~has_attribute)
     chosen = np.sort(job.rng.choice(candidates, min(config.n, len(candidates)), replace=False))
     alphas = np.asarray(config.alphas, dtype=np.float32)
-    moved = codes[chosen][:, np.newaxis, :] + alphas[np.newaxis, :, np.newaxis] * vector
-    images = _images(job, moved)  # (images, alphas, H, W, C)
+    repeated = np.repeat(codes[chosen][:, np.newaxis, :], len(alphas), axis=1)  # (images, alphas, D)
+    if own is not None and attribute in job.run.model.condition_names:
+        log.info("the model is conditioned on %s: alpha 0 keeps each image's condition, 1 swaps it", attribute)
+        target = own[chosen].copy()
+        if job.run.model.condition_kind == "class":
+            target[:] = 0.0
+        target[:, list(job.run.model.condition_names).index(attribute)] = 1.0
+        start = own[chosen][:, np.newaxis, :]
+        moved_conditions = start + alphas[np.newaxis, :, np.newaxis] * (target[:, np.newaxis, :] - start)
+        pictures = _images(job, repeated, moved_conditions)  # (images, alphas, H, W, C)
+    else:
+        vector = attribute_vector(codes, has_attribute)
+        moved = repeated + alphas[np.newaxis, :, np.newaxis] * vector
+        conditions = None if own is None else np.repeat(own[chosen][:, np.newaxis, :], len(alphas), axis=1)
+        pictures = _images(job, moved, conditions)
     alpha_labels = [f"{alpha:+.3g}" for alpha in alphas]
     grid = tile(
-        images.reshape(-1, *images.shape[2:]),
+        pictures.reshape(-1, *pictures.shape[2:]),
         len(alphas),
         config.padding,
         column_labels=alpha_labels if config.labels else None,
     )
-    stem = job.name(_safe(attribute), f"seed{config.seed}")
+    stem = job.name(safe_name(attribute), f"seed{config.seed}")
     job.write_png(grid, f"{stem}.png")
     captions = [f"alpha {label}" if config.labels else None for label in alpha_labels]
     frames = [
-        tile(images[:, column], len(chosen), config.padding, caption=caption) for column, caption in enumerate(captions)
+        tile(pictures[:, column], len(chosen), config.padding, caption=caption)
+        for column, caption in enumerate(captions)
     ]
     job.write_gif(frames, f"{stem}.gif", config.fps)
-
-
-def _safe(name: str) -> str:
-    """An attribute name as part of a file name (class names may hold '/' or spaces)."""
-    return "".join(character if character.isalnum() or character in "-." else "_" for character in name)

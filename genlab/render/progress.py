@@ -58,7 +58,8 @@ def render_progress(job: RenderJob) -> None:
     pictures = same_size([read_frame(path) for _, path in frames])
     if config.labels:
         steps = [step for step, _ in frames]
-        pictures = [
-            tile(picture[np.newaxis], padding=0, caption=f"step {step:,}") for step, picture in zip(steps, pictures)
-        ]
+        # a caption wider than a narrow frame widens it: pad again so every frame keeps one size
+        pictures = same_size(
+            [tile(picture[np.newaxis], padding=0, caption=f"step {step:,}") for step, picture in zip(steps, pictures)]
+        )
     job.write_gif(pictures, f"{job.name()}.gif", config.fps)

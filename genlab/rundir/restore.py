@@ -80,6 +80,17 @@ def load_run_config(run_dir: Path) -> Any:
     return config
 
 
+def run_condition_names(config: Any, info: dict) -> list[str]:
+    """What the entries of a conditional run's condition vector stand for, from its run_info.json."""
+    from genlab.config.schema import condition_of
+    from genlab.data.conditions import condition_names
+
+    condition = condition_of(config.model)
+    if condition is None or not condition.enabled:
+        return []
+    return condition_names(condition, info.get("name", "?"), info.get("class_names"), info.get("attribute_names"))
+
+
 def restore_run(checkpoint: str) -> RestoredRun:
     """The run's model by genlab's own names from its saved config, with every variable restored."""
     from genlab.rundir.state import build_state  # TensorFlow, only once the path is known to be good
@@ -90,7 +101,9 @@ def restore_run(checkpoint: str) -> RestoredRun:
     image_shape = tuple(int(size) for size in info["image_shape"])
     # A render reads the run and never writes into it (not even to mend a damaged checkpoint state file).
     loss_scaling = info.get("precision") == "mixed_float16"
-    state = build_state(config, image_shape, run_dir, loss_scaling=loss_scaling, owns_run_dir=False)
+    state = build_state(
+        config, image_shape, run_dir, loss_scaling, owns_run_dir=False, condition_names=run_condition_names(config, info)
+    )
     try:
         if Path(checkpoint).expanduser().is_dir():  # "the run's latest": fall back past damaged ones
             prefix = state.checkpoints.restore_latest() or prefix

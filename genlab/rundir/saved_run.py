@@ -52,6 +52,12 @@ class GaussianFit:
         return (self.mean + temperature * noise @ scale.T).astype(np.float32)
 
 
+def with_conditions(method: Callable[..., Any], inputs: Any, conditions: Any) -> Any:
+    from genlab.models.base import with_conditions as call  # TensorFlow, loaded with the model
+
+    return call(method, inputs, conditions)
+
+
 class SavedRun:
     """One run directory (or one of its checkpoints), ready to encode, decode and sample."""
 
@@ -122,29 +128,92 @@ class SavedRun:
 
         return scale(images, self.model.pixel_range, self.config.dataset.binarize)
 
-    def batched(self, function: Callable[[Any], Any], inputs: "Images | np.ndarray") -> np.ndarray:
-        """``function`` over slices of ``inputs`` (a numpy array or on-disk records), concatenated."""
+    def batched(self, function: Callable[..., Any], inputs: "Images | np.ndarray", *more: np.ndarray | None) -> np.ndarray:
+        """``function`` over slices of ``inputs`` (a numpy array or on-disk records) and of the arrays in
+        ``more`` (each None, or one row per input), concatenated."""
         starts = range(0, len(inputs), self.batch_size)
-        return np.concatenate([np.asarray(function(inputs[start : start + self.batch_size])) for start in starts])
+        return np.concatenate(
+            [
+                np.asarray(
+                    function(
+                        inputs[start : start + self.batch_size],
+                        *(None if array is None else array[start : start + self.batch_size] for array in more),
+                    )
+                )
+                for start in starts
+            ]
+        )
 
-    def encode(self, images: "Images | np.ndarray") -> np.ndarray:
-        """Codes of uint8 images (a VAE's posterior means)."""
+    # ------------------------------------------------------------------ conditions of a conditional model
+
+    @property
+    def has_condition(self) -> bool:
+        from genlab.config.schema import is_conditional
+
+        return is_conditional(self.config.model)
+
+    def conditions(self, split: str, indices: np.ndarray | Sequence[int] | None = None) -> np.ndarray | None:
+        """The condition vectors of the ``split`` (train or test) images, or of those at ``indices``;
+        None for an unconditional model."""
+        if not self.has_condition:
+            return None
+        from genlab.config.schema import condition_of
+        from genlab.data.conditions import condition_table
+
+        table = condition_table(condition_of(self.config.model), self.data, split)
+        return table if indices is None else table[np.asarray(indices, dtype=np.int64)]
+
+    def sample_conditions(self, rng: np.random.Generator, count: int) -> np.ndarray | None:
+        """``count`` conditions drawn from those of the training images (so as often as the data has them)."""
+        table = self.conditions("train")
+        return None if table is None else table[rng.integers(0, len(table), count)]
+
+    def _conditions_for(self, count: int, conditions: np.ndarray | None) -> np.ndarray | None:
+        """``conditions`` checked against the model: one row of its length per input, None when unconditional."""
+        if conditions is None:
+            if self.has_condition:
+                raise GenlabError(f"the {self.config.model.name} model is conditional: give the images' conditions")
+            return None
+        conditions = np.asarray(conditions, dtype=np.float32)
+        if conditions.shape != (count, len(self.model.condition_names)):
+            raise GenlabError(
+                f"conditions of shape {conditions.shape} for {count} inputs; the model takes "
+                f"{len(self.model.condition_names)} values per input ({', '.join(self.model.condition_names)})"
+            )
+        return conditions
+
+    # ------------------------------------------------------------------ the model on numpy arrays
+
+    def encode(self, images: "Images | np.ndarray", conditions: np.ndarray | None = None) -> np.ndarray:
+        """Codes of uint8 images (a VAE's posterior means); a conditional model also takes their conditions."""
         self.require("has_encoder", "encoding")
-        return self.batched(lambda batch: self.model.encode(self.scaled(batch)), images)
+        conditions = self._conditions_for(len(images), conditions)
+        return self.batched(
+            lambda batch, given: with_conditions(self.model.encode, self.scaled(batch), given), images, conditions
+        )
 
-    def posterior(self, images: "Images | np.ndarray") -> tuple[np.ndarray, np.ndarray]:
+    def posterior(
+        self, images: "Images | np.ndarray", conditions: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The posterior (mean, log-variance) of uint8 images."""
         self.require("has_posterior", "the distribution of codes")
-        both = self.batched(lambda batch: np.concatenate(self.model.posterior(self.scaled(batch)), axis=-1), images)
-        return both[:, : self.latent_dim], both[:, self.latent_dim :]
+        conditions = self._conditions_for(len(images), conditions)
 
-    def decode(self, codes: np.ndarray) -> np.ndarray:
-        """Display images of float codes (N, latent_dim)."""
-        return self.batched(self.model.decode, np.asarray(codes, dtype=np.float32))
+        def both(batch: Any, given: np.ndarray | None) -> np.ndarray:
+            return np.concatenate(with_conditions(self.model.posterior, self.scaled(batch), given), axis=-1)
 
-    def reconstruct(self, images: "Images | np.ndarray") -> np.ndarray:
+        joined = self.batched(both, images, conditions)
+        return joined[:, : self.latent_dim], joined[:, self.latent_dim :]
+
+    def decode(self, codes: np.ndarray, conditions: np.ndarray | None = None) -> np.ndarray:
+        """Display images of float codes (N, latent_dim), under their conditions for a conditional model."""
+        codes = np.asarray(codes, dtype=np.float32)
+        conditions = self._conditions_for(len(codes), conditions)
+        return self.batched(lambda batch, given: with_conditions(self.model.decode, batch, given), codes, conditions)
+
+    def reconstruct(self, images: "Images | np.ndarray", conditions: np.ndarray | None = None) -> np.ndarray:
         """Display images of the reconstructions of uint8 images."""
-        return self.decode(self.encode(images))
+        return self.decode(self.encode(images, conditions), conditions)
 
     def display(self, images: "Images | np.ndarray") -> np.ndarray:
         """uint8 images as the model sees them (binarized when the run binarizes), in [0, 1]."""
@@ -163,8 +232,12 @@ class SavedRun:
             self.model.name,
             len(images),
         )
-        return GaussianFit.fit(self.encode(images)).sample(rng, count, temperature)
+        codes = self.encode(images, self.conditions("train", np.arange(len(images))))
+        return GaussianFit.fit(codes).sample(rng, count, temperature)
 
     def sample(self, n: int = 64, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
-        """``n`` display images decoded from sampled codes (see :meth:`sample_codes`)."""
-        return self.decode(self.sample_codes(np.random.default_rng(seed), n, temperature))
+        """``n`` display images decoded from sampled codes (see :meth:`sample_codes`); a conditional model's
+        under conditions drawn from the training images'."""
+        rng = np.random.default_rng(seed)
+        codes = self.sample_codes(rng, n, temperature)
+        return self.decode(codes, self.sample_conditions(rng, n))

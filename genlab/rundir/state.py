@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import keras
 import tensorflow as tf
@@ -41,15 +41,22 @@ def seed_generator_states(models: list[keras.Model]) -> list[tf.Variable]:
 
 
 def build_state(
-    config: Any, image_shape: tuple[int, int, int], run_dir: Path, loss_scaling: bool, owns_run_dir: bool = True
+    config: Any,
+    image_shape: tuple[int, int, int],
+    run_dir: Path,
+    loss_scaling: bool,
+    owns_run_dir: bool = True,
+    condition_names: Sequence[str] = (),
 ) -> TrainingState:
     """Model with built optimizers, step counter and RNG, tied to the run's checkpoints.
 
     A process that does not own the run directory (a non-chief worker) restores from
-    its checkpoints but saves only to a scratch folder of its own.
+    its checkpoints but saves only to a scratch folder of its own. A conditional model
+    needs the names of its conditions (genlab.data.conditions).
     """
+    make_optimizer = lambda: build_optimizer(config.optimizer, loss_scaling)  # noqa: E731
     with hand_written_kernels(config.trainer.hand_written_kernels):
-        model = build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer, loss_scaling))
+        model = build_model(config.model, image_shape, make_optimizer, condition_names)
         model.build_optimizers()
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     rng = tf.random.Generator.from_seed(config.seed)

@@ -9,13 +9,17 @@ from their file-backed records a few batches ahead by tf.data.
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from typing import Protocol, Union
 
 import numpy as np
 import tensorflow as tf
 
 from genlab.data.pixels import scale
 from genlab.training.schedule import check_batch_size
+
+
+# The images of a step, or (images, conditions) for a conditional model (genlab.models.base.split_batch).
+Batch = Union[tf.Tensor, tuple[tf.Tensor, tf.Tensor]]
 
 
 class Batches(Protocol):
@@ -27,15 +31,33 @@ class Batches(Protocol):
     def start(self, step: int) -> None:
         """Called once before training, with the step the run starts (or resumes) at."""
 
-    def batch(self, step: tf.Tensor) -> tf.Tensor:
-        """The float images of global step ``step``, scaled to the model's pixel range (inside tf.function)."""
+    def batch(self, step: tf.Tensor) -> Batch:
+        """The float images of global step ``step``, scaled to the model's pixel range (inside tf.function);
+        with conditions, the pair (images, their condition vectors)."""
 
 
-def make_batches(images, batch_size: int, seed: int, pixel_range: tuple[float, float], binarize: bool) -> Batches:
-    """In-memory batches for a numpy array, streamed ones for file-backed records."""
+def make_batches(
+    images,
+    batch_size: int,
+    seed: int,
+    pixel_range: tuple[float, float],
+    binarize: bool,
+    conditions: np.ndarray | None = None,
+) -> Batches:
+    """In-memory batches for a numpy array, streamed ones for file-backed records; ``conditions`` (one float
+    row per training image) come with the images of their rows when given."""
     if isinstance(images, np.ndarray):
-        return InMemoryBatches(images, batch_size, seed, pixel_range, binarize)
-    return StreamedBatches(images, batch_size, seed, pixel_range, binarize)
+        return InMemoryBatches(images, batch_size, seed, pixel_range, binarize, conditions)
+    return StreamedBatches(images, batch_size, seed, pixel_range, binarize, conditions)
+
+
+def _checked_conditions(conditions: np.ndarray | None, count: int) -> np.ndarray | None:
+    if conditions is None:
+        return None
+    conditions = np.asarray(conditions, dtype=np.float32)
+    if conditions.ndim != 2 or len(conditions) != count:
+        raise ValueError(f"conditions of shape {conditions.shape} do not give one row for each of {count} images")
+    return conditions
 
 
 class InMemoryBatches:
@@ -48,10 +70,13 @@ class InMemoryBatches:
         seed: int,
         pixel_range: tuple[float, float],
         binarize: bool = False,
+        conditions: np.ndarray | None = None,
     ):
         count = int(images.shape[0])
         check_batch_size(batch_size, count)
         self.images = tf.constant(images)
+        conditions = _checked_conditions(conditions, count)
+        self.conditions = None if conditions is None else tf.constant(conditions)
         self.batch_size = batch_size
         self.count = count
         self.steps_per_epoch = count // batch_size
@@ -78,14 +103,17 @@ class InMemoryBatches:
     def start(self, step: int) -> None:
         pass
 
-    def batch(self, step: tf.Tensor) -> tf.Tensor:
+    def batch(self, step: tf.Tensor) -> Batch:
         step = tf.cast(step, tf.int64)
         epoch = step // self.steps_per_epoch
         start = (step % self.steps_per_epoch) * self.batch_size
         self._shuffle_for(epoch)
         # Only the batch's indices are read, not a copy of the whole permutation each step.
         indices = self._permutation.sparse_read(tf.range(start, start + self.batch_size))
-        return scale(tf.gather(self.images, indices), self.pixel_range, self.binarize)
+        images = scale(tf.gather(self.images, indices), self.pixel_range, self.binarize)
+        if self.conditions is None:
+            return images
+        return images, tf.gather(self.conditions, indices)
 
 
 class StreamedBatches:
@@ -98,10 +126,19 @@ class StreamedBatches:
     PREFETCH_BATCHES = 4
     random_access = False  # batch() takes the iterator's next element; tf.data already reads ahead
 
-    def __init__(self, records, batch_size: int, seed: int, pixel_range: tuple[float, float], binarize: bool):
+    def __init__(
+        self,
+        records,
+        batch_size: int,
+        seed: int,
+        pixel_range: tuple[float, float],
+        binarize: bool,
+        conditions: np.ndarray | None = None,
+    ):
         self.records = records
         self.count = int(records.shape[0])
         check_batch_size(batch_size, self.count)
+        self.conditions = _checked_conditions(conditions, self.count)
         self.batch_size = batch_size
         self.steps_per_epoch = self.count // batch_size
         self.seed = seed
@@ -121,20 +158,34 @@ class StreamedBatches:
                 self._permutations[epoch] = np.random.default_rng([self.seed, epoch]).permutation(self.count)
             return self._permutations[epoch]
 
-    def _read_step(self, step: np.int64) -> np.ndarray:
+    def _indices(self, step: np.int64) -> np.ndarray:
         epoch, position = divmod(int(step), self.steps_per_epoch)
         start = position * self.batch_size
-        return self.records.read(self._permutation(epoch)[start : start + self.batch_size])
+        return self._permutation(epoch)[start : start + self.batch_size]
+
+    def _read_step(self, step: np.int64) -> np.ndarray:
+        return self.records.read(self._indices(step))
+
+    def _conditions_of_step(self, step: np.int64) -> np.ndarray:
+        return self.conditions[self._indices(step)]
 
     def start(self, step: int) -> None:
-        def read(step: tf.Tensor) -> tf.Tensor:
+        def read(step: tf.Tensor) -> Batch:
             images = tf.numpy_function(self._read_step, [step], tf.uint8, stateful=False)
-            return tf.ensure_shape(images, (self.batch_size, *self.image_shape))
+            images = tf.ensure_shape(images, (self.batch_size, *self.image_shape))
+            if self.conditions is None:
+                return images
+            conditions = tf.numpy_function(self._conditions_of_step, [step], tf.float32, stateful=False)
+            return images, tf.ensure_shape(conditions, (self.batch_size, self.conditions.shape[1]))
 
         steps = tf.data.Dataset.range(step, np.iinfo(np.int64).max)
         pipeline = steps.map(read, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         self._iterator = iter(pipeline.prefetch(self.PREFETCH_BATCHES))
 
-    def batch(self, step: tf.Tensor) -> tf.Tensor:
+    def batch(self, step: tf.Tensor) -> Batch:
         # The pipeline started at the run's first step and yields one batch per step, in order.
-        return scale(self._iterator.get_next(), self.pixel_range, self.binarize)
+        element = self._iterator.get_next()
+        if self.conditions is None:
+            return scale(element, self.pixel_range, self.binarize)
+        images, conditions = element
+        return scale(images, self.pixel_range, self.binarize), conditions

@@ -89,14 +89,39 @@ def _batch_norm(channels: int, key: str) -> LayerParams:
     return LayerParams(2 * channels, 2 * channels, key)  # gamma, beta; moving mean and variance
 
 
+def _condition_layers(condition_dim: int, embedding_dim: int, net: ConvNetConfig) -> tuple[list[LayerParams], int]:
+    """The embedding a conditional network concatenates (none for one-hot), and the width it adds."""
+    if condition_dim == 0:
+        return [], 0
+    if embedding_dim == 0:
+        return [], condition_dim
+    key = "model.condition.embedding_dim"
+    return [_kernel(condition_dim, embedding_dim, False, key, norm_vector=net.spectral_norm * embedding_dim)], embedding_dim
+
+
 def encoder_params(
-    image_shape: tuple[int, int, int], net: ConvNetConfig, output_units: int, prefix: str, units_key: str
+    image_shape: tuple[int, int, int],
+    net: ConvNetConfig,
+    output_units: int,
+    prefix: str,
+    units_key: str,
+    condition_dim: int = 0,
+    embedding_dim: int = 0,
+    projection: bool = False,
 ) -> list[LayerParams]:
-    """The layers of ``nets.encoder``: strided convs, flatten, a Dense."""
+    """The layers of ``nets.encoder``: strided convs, flatten, a Dense (and a conditional network's
+    embedding, or its discriminator's projection)."""
     widths_key = f"{prefix}.widths"
     layers, (height, width, channels) = _conv_stack(image_shape, net, widths_key)
+    features = height * width * channels
     key = _largest_factor((output_units, units_key), (height * width, IMAGE_SIZE_KEY), (channels, widths_key))
-    layers.append(_kernel(height * width * channels, output_units, True, key, norm_vector=net.spectral_norm * output_units))
+    added = 0
+    if not projection:
+        embedding, added = _condition_layers(condition_dim, embedding_dim, net)
+        layers += embedding
+    layers.append(_kernel(features + added, output_units, True, key, norm_vector=net.spectral_norm * output_units))
+    if projection and condition_dim:
+        layers.append(_kernel(condition_dim, features, False, key, norm_vector=net.spectral_norm * features))
     return layers
 
 
@@ -132,15 +157,24 @@ def _transposed_stack(inputs: int, channels: int, net: DeconvNetConfig, key: str
 
 
 def decoder_params(
-    latent_dim: int, image_shape: tuple[int, int, int], net: DeconvNetConfig, prefix: str, latent_key: str
+    latent_dim: int,
+    image_shape: tuple[int, int, int],
+    net: DeconvNetConfig,
+    prefix: str,
+    latent_key: str,
+    condition_dim: int = 0,
+    embedding_dim: int = 0,
 ) -> list[LayerParams]:
-    """The layers of ``nets.decoder``: a Dense to the first feature map, transposed convs, an output conv."""
+    """The layers of ``nets.decoder``: a Dense to the first feature map, transposed convs, an output conv
+    (and a conditional network's embedding)."""
     height, width, channels = image_shape
     norm = net.spectral_norm
+    layers, added = _condition_layers(condition_dim, embedding_dim, net)
+    inputs = latent_dim + added
     if net.is_dense:
         key = _largest_factor((latent_dim, latent_key), (height * width * channels, IMAGE_SIZE_KEY))
         pixels = height * width * channels
-        return [_kernel(latent_dim, pixels, net.output_bias, key, norm_vector=norm * pixels)]
+        return layers + [_kernel(inputs, pixels, net.output_bias, key, norm_vector=norm * pixels)]
     start_height, start_width, start_channels = net.start_shape(height, width)
     widths_key = f"{prefix}.widths"
     start_key = f"{prefix}.reshape_channels" if net.reshape_channels else widths_key
@@ -148,7 +182,7 @@ def decoder_params(
     key = _largest_factor(
         (latent_dim, latent_key), (start_height * start_width, IMAGE_SIZE_KEY), (start_channels, start_key)
     )
-    layers = [_kernel(latent_dim, units, net.hidden_bias(), key, norm_vector=norm * units)]
+    layers.append(_kernel(inputs, units, net.hidden_bias(), key, norm_vector=norm * units))
     if net.batch_norm:
         layers.append(_batch_norm(units, key))
     return layers + _transposed_stack(start_channels, channels, net, widths_key)
@@ -181,15 +215,29 @@ def pixelcnn_params(entries: int, prior: PixelCNNConfig) -> list[LayerParams]:
 
 
 def network_params(
-    model: Any, image_shape: tuple[int, int, int], latent_key: str = "model.latent_dim"
+    model: Any, image_shape: tuple[int, int, int], latent_key: str = "model.latent_dim", condition_dim: int = 0
 ) -> dict[str, list[LayerParams]] | None:
-    """Every network of a model config, by the name the model gives it; None for a model not known here."""
+    """Every network of a model config, by the name the model gives it; None for a model not known here.
+    A conditional model's networks take ``condition_dim`` values per condition."""
+    condition = getattr(model, "condition", None)
+    if condition is None or not condition.enabled:
+        condition_dim = 0
+    embedding_dim = condition.embedding_dim if condition_dim else 0
     if isinstance(model, GANConfig):
-        generator = decoder_params(model.latent_dim, image_shape, model.generator, "model.generator", latent_key)
-        networks = {
-            "generator": generator,
-            "discriminator": encoder_params(image_shape, model.discriminator, 1, "model.discriminator", latent_key),
-        }
+        generator = decoder_params(
+            model.latent_dim, image_shape, model.generator, "model.generator", latent_key, condition_dim, embedding_dim
+        )
+        discriminator = encoder_params(
+            image_shape,
+            model.discriminator,
+            1,
+            "model.discriminator",
+            latent_key,
+            condition_dim,
+            embedding_dim,
+            projection=condition is not None and condition.discriminator == "projection",
+        )
+        networks = {"generator": generator, "discriminator": discriminator}
         if model.ema_decay is not None:
             networks["generator_ema"] = _frozen(generator)
         return networks
@@ -198,8 +246,12 @@ def network_params(
     if isinstance(model, AEConfig):
         code_units = 2 * model.latent_dim if isinstance(model, VAEConfig) else model.latent_dim  # mean, log-variance
         return {
-            "encoder": encoder_params(image_shape, model.encoder, code_units, "model.encoder", latent_key),
-            "decoder": decoder_params(model.latent_dim, image_shape, model.decoder, "model.decoder", latent_key),
+            "encoder": encoder_params(
+                image_shape, model.encoder, code_units, "model.encoder", latent_key, condition_dim, embedding_dim
+            ),
+            "decoder": decoder_params(
+                model.latent_dim, image_shape, model.decoder, "model.decoder", latent_key, condition_dim, embedding_dim
+            ),
         }
     return None
 
@@ -252,10 +304,11 @@ def _cause(config: Any, key: str, image_shape: tuple[int, int, int]) -> str:
     return f"{key}={value}"
 
 
-def estimate(config: Any, image_shape: tuple[int, int, int]) -> Footprint | None:
-    """What training ``config`` on images of ``image_shape`` holds in memory and writes per checkpoint."""
+def estimate(config: Any, image_shape: tuple[int, int, int], condition_dim: int = 0) -> Footprint | None:
+    """What training ``config`` on images of ``image_shape`` holds in memory and writes per checkpoint
+    (a conditional model's with ``condition_dim`` values per condition)."""
     latent_key = "latent_dim" if config.model.latent_dim == config.latent_dim else "model.latent_dim"
-    networks = network_params(config.model, image_shape, latent_key)
+    networks = network_params(config.model, image_shape, latent_key, condition_dim)
     if networks is None:
         return None
     layers = [layer for network in networks.values() for layer in network]
@@ -413,11 +466,13 @@ def checkpoint_writes(run_dir: Path, max_to_keep: int, owns_run_dir: bool) -> tu
     return max(1, max_to_keep + 1 - on_disk), run_dir
 
 
-def check_resources(config: Any, image_shape: tuple[int, int, int], run_dir: Path, owns_run_dir: bool) -> None:
+def check_resources(
+    config: Any, image_shape: tuple[int, int, int], run_dir: Path, owns_run_dir: bool, condition_dim: int = 0
+) -> None:
     """Refuse, naming the key, a run whose weights or checkpoints cannot fit this machine's memory or disk."""
     if not config.trainer.check_resources:
         return
-    footprint = estimate(config, image_shape)
+    footprint = estimate(config, image_shape, condition_dim)
     if footprint is None:
         return
     to_write, where = checkpoint_writes(run_dir, config.trainer.max_to_keep, owns_run_dir)

@@ -23,16 +23,19 @@ import tensorflow as tf
 
 from genlab import rundir
 from genlab.training import runtime
-from genlab.config.schema import uses_batch_norm
+from genlab.config.schema import condition_of, uses_batch_norm
+from genlab.data.conditions import condition_table, dataset_condition_names
 from genlab.data import ImageSet, load_dataset
 from genlab.errors import GenlabError, Interrupted
 from genlab.files import append_text, write_text_atomically
 from genlab.training.hparams import log_hparams, log_session_end
 from genlab.data.pixels import scale
-from genlab.training.batches import Batches, make_batches
+from genlab.training.batches import Batch, Batches, make_batches
+from genlab.models.base import with_conditions
 from genlab.models.micro_batches import part_sizes
 from genlab.native_output import QuietSummaryWriter
 from genlab.training.console import ProgressReporter, format_metrics
+from genlab.render.conditions import default_rows, rows_of_codes
 from genlab.render.grid import save_png, tile
 from genlab.training.schedule import loop_length, total_steps
 from genlab.rundir.state import build_state
@@ -104,6 +107,7 @@ class Trainer:
         self.strategy = self.runtime.strategy
         self.is_chief = self.runtime.is_chief
         self.replica_batch_size = _replica_batch_size(config.trainer.batch_size, self.runtime.num_replicas)
+        condition = condition_of(config.model)
         with self.strategy.scope():  # variables mirrored on every replica
             state = build_state(
                 config,
@@ -111,6 +115,7 @@ class Trainer:
                 run_dir,
                 loss_scaling=self.runtime.precision == "mixed_float16",
                 owns_run_dir=self.is_chief,
+                condition_names=dataset_condition_names(condition, self.data) if condition is not None else (),
             )
         self.model, self.step, self.rng, self.checkpoints = state.model, state.step, state.rng, state.checkpoints
         self.model.micro_batch_sizes = tuple(part_sizes(self.replica_batch_size, self.runtime.micro_batch_plan.parts))
@@ -124,6 +129,7 @@ class Trainer:
                 config.seed,
                 self.model.pixel_range,
                 config.dataset.binarize,
+                conditions=condition_table(condition, self.data, "train") if self.model.has_condition else None,
             )
         self.batches = batches
         self._batches_started = False
@@ -145,28 +151,35 @@ class Trainer:
 
     # ------------------------------------------------------------------ compiled part
 
-    def _model_step(self, phase: int, images: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _model_step(self, phase: int, batch: Batch) -> dict[str, tf.Tensor]:
         """The model's update alone: the part XLA compiles when jit_compile is on."""
-        metrics = self.phases[phase].step(images, self.rng)
+        metrics = self.phases[phase].step(batch, self.rng)
         return {name: tf.cast(metrics[name], tf.float32) for name in self.phases[phase].metric_names}
 
-    def _replica_step(self, phase: int, images: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _replica_step(self, phase: int, batch: Batch) -> dict[str, tf.Tensor]:
         """One replica's update on its slice of the global batch (all of it without a strategy)."""
         if self.runtime.num_replicas > 1:
             replica = tf.distribute.get_replica_context().replica_id_in_sync_group
             start = replica * self.replica_batch_size
-            images = images[start : start + self.replica_batch_size]
-        return self._compiled_model_steps[phase](images)
+            batch = tf.nest.map_structure(lambda tensor: tensor[start : start + self.replica_batch_size], batch)
+        return self._compiled_model_steps[phase](batch)
 
-    def _one_step(self, phase: int, images: tf.Tensor) -> dict[str, tf.Tensor]:
+    def _one_step(self, phase: int, batch: Batch) -> dict[str, tf.Tensor]:
         # Every worker derives the same global batch from the step and takes its replicas' slices.
-        per_replica = self.strategy.run(functools.partial(self._replica_step, phase), args=(images,))
+        per_replica = self.strategy.run(functools.partial(self._replica_step, phase), args=(batch,))
         metrics = {
             name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
             for name, value in per_replica.items()
         }
         self.step.assign_add(1)
         return metrics
+
+    def _placeholder_batch(self) -> Batch:
+        """Zeros shaped like a batch, the loop variable's first value before a streamed batch arrives."""
+        images = tf.zeros([self.config.trainer.batch_size, *self.data.image_shape])
+        if not self.model.has_condition:
+            return images
+        return images, tf.zeros([self.config.trainer.batch_size, len(self.model.condition_names)])
 
     def _loop(self, phase: int, num_steps: tf.Tensor) -> tuple[dict[str, tf.Tensor], tf.Tensor, dict[str, tf.Tensor]]:
         """Run up to ``num_steps`` steps of ``phase``; return the mean metrics, the steps done, and the last
@@ -182,17 +195,14 @@ class Trainer:
         # step never waits for its input (scripts/bench.py's input-pipeline line).
         # Streamed batches come from tf.data, which reads ahead by itself; for them the
         # loop variable starts as zeros that are never trained on.
-        if ahead:
-            images = self.batches.batch(self.step)
-        else:
-            images = tf.zeros([self.config.trainer.batch_size, *self.data.image_shape])
+        batch = self.batches.batch(self.step) if ahead else self._placeholder_batch()
         for _ in tf.range(num_steps):
             if ahead:
                 upcoming = self.batches.batch(self.step + 1)
             else:
-                upcoming = images = self.batches.batch(self.step)
-            last = self._one_step(phase, images)
-            images = upcoming
+                upcoming = batch = self.batches.batch(self.step)
+            last = self._one_step(phase, batch)
+            batch = upcoming
             if not tf.reduce_all([tf.math.is_finite(value) for value in last.values()]):
                 break
             totals = {name: totals[name] + last[name] for name in totals}
@@ -202,22 +212,36 @@ class Trainer:
 
     # ------------------------------------------------------------------ host part
 
-    def _samples(self) -> np.ndarray:
-        """Decoded prior codes drawn with the same seed for every progress frame of this run."""
+    def _samples(self) -> tuple[np.ndarray, int | None]:
+        """Decoded prior codes drawn with the same seed for every progress frame of this run, and the grid's
+        columns: a conditional model's frame has a row per condition, the same codes in every row."""
         generator = np.random.default_rng(self.config.seed + 1)
-        codes = self.model.prior_codes(generator, self.config.trainer.num_images)
-        return self.model.decode(tf.constant(codes)).numpy()
+        if not self.model.has_condition:
+            codes = self.model.prior_codes(generator, self.config.trainer.num_images)
+            return self.model.decode(tf.constant(codes)).numpy(), None
+        rows = default_rows(self.model.condition_kind, self.model.condition_names)
+        columns = max(1, self.config.trainer.num_images // len(rows.labels))
+        codes, conditions = rows_of_codes(self.model.prior_codes(generator, columns), rows)
+        return self.model.decode(tf.constant(codes), tf.constant(conditions)).numpy(), columns
 
     def _reconstructions(self) -> np.ndarray:
         """Originals and reconstructions in alternating rows of eight."""
         images = scale(tf.constant(self.fixed_images), self.model.pixel_range, self.config.dataset.binarize)
+        conditions = None
+        if self.model.has_condition:
+            condition = condition_of(self.config.model)
+            conditions = tf.constant(condition_table(condition, self.data, "test")[: len(self.fixed_images)])
         originals = self.model.to_display(images).numpy()
-        rebuilt = self.model.reconstruct(images).numpy()
+        rebuilt = with_conditions(self.model.reconstruct, images, conditions).numpy()
         columns = 8
         rows = []
         for start in range(0, len(originals), columns):
             rows += [originals[start : start + columns], rebuilt[start : start + columns]]
         return np.concatenate(rows)
+
+    def _sample_grid(self) -> np.ndarray:
+        samples, columns = self._samples()
+        return tile(samples, columns)
 
     def _write_images(self, step: int) -> None:
         """Progress frame from the fixed inputs, plus the same grids in TensorBoard."""
@@ -227,7 +251,7 @@ class Trainer:
         if self.model.has_encoder:
             grids["reconstructions"] = tile(self._reconstructions(), columns=8)
         if self.model.prior_ready():
-            grids["samples"] = tile(self._samples())
+            grids["samples"] = self._sample_grid()
         frame = grids.get("samples", grids.get("reconstructions"))
         save_png(frame, self.run_dir / rundir.PROGRESS_DIR / f"step_{step:07d}.png")
         with self.writer.as_default(step=step):
@@ -258,7 +282,7 @@ class Trainer:
         if self.model.has_encoder:
             save_png(tile(self._reconstructions(), columns=8), self.run_dir / "reconstructions.png")
         if self.model.prior_ready():
-            save_png(tile(self._samples()), self.run_dir / "samples.png")
+            save_png(self._sample_grid(), self.run_dir / "samples.png")
 
     @property
     def trace_count(self) -> int:
