@@ -30,6 +30,7 @@ class EvaluationSettings:
     batch_size: int = 256  # images (or decoder rows) per network call
     kid_subsets: int = 100
     kid_subset_size: int = 1000
+    nearest_k: int = 3  # neighbours whose distance makes each feature's ball (precision, recall, density, coverage)
 
     def __post_init__(self) -> None:
         require_plain_numbers(self)
@@ -43,12 +44,13 @@ class EvaluationSettings:
         require(self.batch_size >= 1, "batch_size", "must be >= 1", self.batch_size)
         require(self.kid_subsets >= 1, "kid_subsets", "must be >= 1", self.kid_subsets)
         require(self.kid_subset_size >= 2, "kid_subset_size", "must be >= 2", self.kid_subset_size)
+        require(1 <= self.nearest_k <= 100, "nearest_k", "must be in [1, 100]", self.nearest_k)
 
     def key(self) -> dict:
         """The settings that change the numbers (batch_size and where the weights file is do not)."""
         return {
             "n": self.n, "k": self.k, "nll_n": self.nll_n, "seed": self.seed, "features": self.features,
-            "kid_subsets": self.kid_subsets, "kid_subset_size": self.kid_subset_size,
+            "kid_subsets": self.kid_subsets, "kid_subset_size": self.kid_subset_size, "nearest_k": self.nearest_k,
         }
 
 

@@ -4,7 +4,11 @@
 - VAE: ELBO (beta = 1) and the importance-weighted NLL with k samples per image on ``nll_n`` test
   images (see genlab.metrics.elbo for the likelihoods), per-dimension KL and active dimensions.
 - Every model: Fréchet distance and KID between ``n`` generated samples and ``n`` test images in
-  the domain classifier's and/or InceptionV3's feature space (genlab.metrics.features).
+  the domain classifier's and/or InceptionV3's feature space (genlab.metrics.features), and in the
+  same features precision, recall, density and coverage (genlab.metrics.manifold), which tell
+  poor quality from poor diversity.
+- A conditional model: its samples take conditions drawn from the training images', and
+  ``condition_accuracy`` says how often the domain classifier reads a sample as its condition.
 - GAN: the discriminator's accuracy on those test images and samples.
 
 Every random choice comes from numpy generators seeded by (seed, purpose) and TensorFlow runs with
@@ -54,9 +58,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "fd_domain": ("Fréchet distance, domain features", "{:.4f}"),
     "kid_domain": ("KID, domain features", "{:.5f}"),
     "kid_domain_std": ("  its std over subsets", "{:.5f}"),
+    "precision_domain": ("precision (k-NN), domain features", "{:.4f}"),
+    "recall_domain": ("recall (k-NN), domain features", "{:.4f}"),
+    "density_domain": ("density, domain features", "{:.4f}"),
+    "coverage_domain": ("coverage, domain features", "{:.4f}"),
     "fd_inception": ("FID (InceptionV3 features)", "{:.3f}"),
     "kid_inception": ("KID, InceptionV3 features", "{:.5f}"),
     "kid_inception_std": ("  its std over subsets", "{:.5f}"),
+    "precision_inception": ("precision (k-NN), InceptionV3 features", "{:.4f}"),
+    "recall_inception": ("recall (k-NN), InceptionV3 features", "{:.4f}"),
+    "density_inception": ("density, InceptionV3 features", "{:.4f}"),
+    "coverage_inception": ("coverage, InceptionV3 features", "{:.4f}"),
     "classifier_accuracy": ("domain classifier test accuracy", "{:.4f}"),
     "condition_accuracy": ("samples the classifier gives the condition asked", "{:.4f}"),
     "d_accuracy_real": ("discriminator accuracy on test images", "{:.4f}"),
@@ -137,7 +149,10 @@ def format_table(evaluation: Evaluation) -> str:
     if "likelihood_images" in counts:
         described.append(f"ELBO and NLL on {counts['likelihood_images']} of them")
     if "fd_images" in counts:
-        described.append(f"FD and KID: {counts['fd_images']} samples against {counts['fd_images']} test images")
+        described.append(
+            f"FD, KID, precision/recall (k={counts.get('nearest_k', '?')}), density/coverage: "
+            f"{counts['fd_images']} samples against {counts['fd_images']} test images"
+        )
     lines = [header, f"({'; '.join(described)})", *(f"  {label.ljust(width)}  {value}" for label, value in rows)]
     lines += [f"note: {note}" for note in evaluation.notes]
     return "\n".join(line for line in lines if line)
@@ -319,10 +334,12 @@ class Evaluator:
 
     def _sample_quality(self, run: "SavedRun", evaluation: Evaluation) -> None:
         from genlab.metrics.frechet import frechet_distance_of, kernel_inception_distance
+        from genlab.metrics.manifold import manifold_scores
 
         model, settings, data = run.model, self.settings, run.data
         count = min(settings.n, len(data.test_images))
         evaluation.counts["fd_images"] = count
+        evaluation.counts["nearest_k"] = settings.nearest_k
         real_indices = _subset(self._rng("test_subset"), len(data.test_images), count)
         real = data.test_images[real_indices]
         real_conditions = run.conditions("test", real_indices)
@@ -343,6 +360,9 @@ class Evaluator:
             )
             evaluation.metrics[f"kid_{name}"] = kid
             evaluation.metrics[f"kid_{name}_std"] = kid_std
+            scores = manifold_scores(real_features, sample_features, settings.nearest_k)
+            for score in ("precision", "recall", "density", "coverage"):
+                evaluation.metrics[f"{score}_{name}"] = getattr(scores, score)
             if name == "domain":
                 evaluation.metrics["classifier_accuracy"] = float(extractor.accuracy)
                 if sample_conditions is not None:

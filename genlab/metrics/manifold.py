@@ -1,0 +1,80 @@
+"""Sample quality and diversity apart, from k-nearest-neighbour balls in a feature space (numpy only).
+
+Each feature vector's ball reaches its k-th nearest neighbour within its own set (itself not counted).
+
+- precision (Kynkäänniemi et al. 2019): the share of samples inside some real image's ball (quality);
+- recall: the share of real images inside some sample's ball (diversity);
+- density (Naeem et al. 2020): how many real balls hold a sample, over k, averaged over the samples
+  (about 1 when samples follow the data; above 1 when they crowd where the data is dense);
+- coverage: the share of real images whose ball holds at least one sample.
+
+Sets equal point for point give precision, recall and coverage 1 and density (k + 1) / k (each ball
+holds its own centre's copy and its k neighbours).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_K = 3
+ROWS_PER_BLOCK = 1024  # distance rows computed at once: memory stays ROWS_PER_BLOCK x N
+
+
+@dataclass(frozen=True)
+class ManifoldScores:
+    precision: float
+    recall: float
+    density: float
+    coverage: float
+
+
+def _squared_distances(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
+    squared = (rows**2).sum(axis=1)[:, None] + (others**2).sum(axis=1)[None, :] - 2.0 * rows @ others.T
+    return np.maximum(squared, 0.0)
+
+
+def _blocks(count: int):
+    for start in range(0, count, ROWS_PER_BLOCK):
+        yield slice(start, min(start + ROWS_PER_BLOCK, count))
+
+
+def knn_radii(features: np.ndarray, k: int) -> np.ndarray:
+    """Squared distance of each vector to its k-th nearest neighbour among the others."""
+    features = np.asarray(features, np.float64)
+    if len(features) <= k:
+        raise ValueError(f"k={k} nearest neighbours need more than {k} vectors, got {len(features)}")
+    radii = np.empty(len(features))
+    for block in _blocks(len(features)):
+        distances = _squared_distances(features[block], features)
+        distances[np.arange(block.stop - block.start), np.arange(block.start, block.stop)] = np.inf  # not itself
+        radii[block] = np.partition(distances, k - 1, axis=1)[:, k - 1]
+    return radii
+
+
+def _inside_counts(points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """For each point, how many of the balls (centres, squared radii) hold it."""
+    counts = np.empty(len(points), np.int64)
+    for block in _blocks(len(points)):
+        counts[block] = (_squared_distances(points[block], centres) <= radii[None, :]).sum(axis=1)
+    return counts
+
+
+def manifold_scores(real: np.ndarray, fake: np.ndarray, k: int = DEFAULT_K) -> ManifoldScores:
+    """Precision, recall, density and coverage of ``fake`` features against ``real`` ones (N x D, M x D)."""
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
+        raise ValueError(f"features of shapes {real.shape} and {fake.shape} cannot be compared")
+    real_radii, fake_radii = knn_radii(real, k), knn_radii(fake, k)
+    samples_in_real_balls = _inside_counts(fake, real, real_radii)
+    real_in_fake_balls = _inside_counts(real, fake, fake_radii)
+    covered = np.empty(len(real), bool)
+    for block in _blocks(len(real)):
+        nearest_sample = _squared_distances(real[block], fake).min(axis=1)
+        covered[block] = nearest_sample <= real_radii[block]
+    return ManifoldScores(
+        precision=float(np.mean(samples_in_real_balls > 0)),
+        recall=float(np.mean(real_in_fake_balls > 0)),
+        density=float(samples_in_real_balls.sum() / (k * len(fake))),
+        coverage=float(np.mean(covered)),
+    )
