@@ -91,8 +91,9 @@ class RenderConfig:
 
 
 @dataclass
-class ConditionChoice:
-    """A conditional model's conditions: classes by name or index, or attributes switched on ('Smiling+Male').
+class ConditionalRenderConfig(RenderConfig):
+    """A render command that also takes a conditional model's conditions: classes by name or index, or
+    attributes switched on ('Smiling+Male').
 
     A sample grid shows one row per entry (every class by default); traversals, interpolations and
     manifolds keep one condition fixed, the first entry (by default the test image's own, or the first class).
@@ -103,7 +104,7 @@ class ConditionChoice:
 
 
 @dataclass
-class SampleConfig(RenderConfig, ConditionChoice):
+class SampleConfig(ConditionalRenderConfig):
     n: int = 64
     temperature: float = 1.0  # scales the latent noise
     columns: Optional[int] = None  # None = a square grid
@@ -139,7 +140,7 @@ class ProgressConfig(RenderConfig):
 
 
 @dataclass
-class TraverseConfig(RenderConfig, ConditionChoice):
+class TraverseConfig(ConditionalRenderConfig):
     index: int = 0  # the test image whose code is the starting point (ignored for a GAN)
     dims: Optional[list[int]] = None  # None = VAE: largest mean KL; others: the first ones
     max_rows: int = 10  # rows when dims is None
@@ -159,7 +160,7 @@ class TraverseConfig(RenderConfig, ConditionChoice):
 
 
 @dataclass
-class InterpolateConfig(RenderConfig, ConditionChoice):
+class InterpolateConfig(ConditionalRenderConfig):
     a: int = 0  # a test image index (AE, VAE) or a seed (GAN)
     b: int = 1
     steps: int = 10
@@ -176,7 +177,7 @@ class InterpolateConfig(RenderConfig, ConditionChoice):
 
 
 @dataclass
-class ManifoldConfig(RenderConfig, ConditionChoice):
+class ManifoldConfig(ConditionalRenderConfig):
     n: int = 20  # the grid is n x n
     dims: list[int] = field(default_factory=lambda: [0, 1])
 
