@@ -73,6 +73,7 @@ FACTS = {
         "model.condition.discriminator": "projection", "model.generator.widths": [128, 128],
         "model.generator.kernel_size": 4, "model.generator.output_kernel_size": 7, "model.discriminator.widths": [64, 128],
         "model.discriminator.kernel_size": 3, "model.generator.leaky_slope": 0.2, "optimizer.learning_rate": 3e-4,
+        "optimizer.beta_1": 0.5,
         "trainer.batch_size": 64, "trainer.epochs": 20,
     },
     "celeba_vae": {
