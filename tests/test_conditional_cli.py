@@ -163,19 +163,20 @@ def test_evaluate_and_report_a_conditional_run(conditional_runs: dict[str, Path]
             assert "d_score_gap" in metrics
 
 
-def test_kill_and_resume_of_a_conditional_gan_is_bit_exact(
-    conditional_runs: dict[str, Path], idx_dataset_args: list[str], tmp_path: Path
+@pytest.mark.parametrize("preset", WATCHED)
+def test_kill_and_resume_of_a_conditional_model_is_bit_exact(
+    preset: str, conditional_runs: dict[str, Path], idx_dataset_args: list[str], tmp_path: Path
 ) -> None:
     killed = tmp_path / "killed"
     command = [
-        GENLAB, "train", "experiment=tiny_cgan", f"hydra.searchpath=[file://{TEST_CONFIGS}]",
+        GENLAB, "train", f"experiment={preset}", f"hydra.searchpath=[file://{TEST_CONFIGS}]",
         *idx_dataset_args, "trainer.steps=100000", f"hydra.run.dir={killed}",
     ]  # fmt: skip
     kill_at_checkpoint(command, killed / "checkpoints" / "ckpt-10", tmp_path)
     resumed = run_genlab("train", f"resume={killed}", f"trainer.steps={STEPS}", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.output
     assert "resuming from" in resumed.output
-    ours, theirs = checkpoint_values(conditional_runs["tiny_cgan"]), checkpoint_values(killed)
+    ours, theirs = checkpoint_values(conditional_runs[preset]), checkpoint_values(killed)
     assert ours.keys() == theirs.keys() and len(ours) > 10
     for name in ours:
         assert np.array_equal(ours[name], theirs[name]), name
