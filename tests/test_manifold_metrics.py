@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from genlab.metrics import manifold
-from genlab.metrics.manifold import knn_radii, manifold_scores
+from genlab.metrics.manifold import knn_radii, manifold_scores, nearest_distances, nearest_neighbour_ratio
 
 
 def brute_force(real: np.ndarray, fake: np.ndarray, k: int) -> tuple[float, float, float, float]:
@@ -77,3 +77,24 @@ def test_radii_skip_the_point_itself() -> None:
     np.testing.assert_allclose(knn_radii(points, 2), np.square([3.0, 2.0, 3.0, 6.0]))
     with pytest.raises(ValueError, match="more than 4"):
         knn_radii(points, 4)
+
+
+@pytest.mark.parametrize("rows_per_block", [1, 7, 1024])
+def test_nearest_distances_match_a_brute_force_loop(rows_per_block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(manifold, "ROWS_PER_BLOCK", rows_per_block)  # blocks that split the queries unevenly
+    rng = np.random.default_rng(3)
+    queries, references = rng.normal(size=(23, 5)), rng.normal(size=(17, 5))
+    expected = [min(float(np.linalg.norm(query - reference)) for reference in references) for query in queries]
+    np.testing.assert_allclose(nearest_distances(queries, references), expected, rtol=1e-9)
+
+
+def test_nearest_neighbour_ratio_is_one_for_held_out_like_samples_and_flags_copies() -> None:
+    rng = np.random.default_rng(4)
+    train, held_out, fresh = rng.normal(size=(400, 4)), rng.normal(size=(300, 4)), rng.normal(size=(300, 4))
+    by_hand = np.mean([np.min(np.linalg.norm(train - s, axis=1)) for s in fresh]) / np.mean(
+        [np.min(np.linalg.norm(train - h, axis=1)) for h in held_out]
+    )
+    assert nearest_neighbour_ratio(fresh, held_out, train) == pytest.approx(by_hand, rel=1e-9)
+    assert 0.85 < by_hand < 1.15  # samples as far from the training set as unseen points are
+    copies = train[:300] + rng.normal(scale=1e-3, size=(300, 4))  # near-copies of training points
+    assert nearest_neighbour_ratio(copies, held_out, train) < 0.01

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_K = 3
-ROWS_PER_BLOCK = 1024  # distance rows computed at once: memory stays ROWS_PER_BLOCK x N
+ROWS_PER_BLOCK = 1024  # distance rows computed at once, at most
+ENTRIES_PER_BLOCK = 1 << 23  # and at most this many distances (64 MB of float64) against a large set
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,11 @@ def _squared_distances(rows: np.ndarray, others: np.ndarray) -> np.ndarray:
     return np.maximum(squared, 0.0)
 
 
-def _blocks(count: int):
-    for start in range(0, count, ROWS_PER_BLOCK):
-        yield slice(start, min(start + ROWS_PER_BLOCK, count))
+def _blocks(count: int, columns: int):
+    """Slices of ``count`` rows whose distances to ``columns`` vectors fit in one block's memory."""
+    rows = max(1, min(ROWS_PER_BLOCK, ENTRIES_PER_BLOCK // max(columns, 1)))
+    for start in range(0, count, rows):
+        yield slice(start, min(start + rows, count))
 
 
 def knn_radii(features: np.ndarray, k: int) -> np.ndarray:
@@ -45,7 +48,7 @@ def knn_radii(features: np.ndarray, k: int) -> np.ndarray:
     if len(features) <= k:
         raise ValueError(f"k={k} nearest neighbours need more than {k} vectors, got {len(features)}")
     radii = np.empty(len(features))
-    for block in _blocks(len(features)):
+    for block in _blocks(len(features), len(features)):
         distances = _squared_distances(features[block], features)
         distances[np.arange(block.stop - block.start), np.arange(block.start, block.stop)] = np.inf  # not itself
         radii[block] = np.partition(distances, k - 1, axis=1)[:, k - 1]
@@ -55,7 +58,7 @@ def knn_radii(features: np.ndarray, k: int) -> np.ndarray:
 def _inside_counts(points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
     """For each point, how many of the balls (centres, squared radii) hold it."""
     counts = np.empty(len(points), np.int64)
-    for block in _blocks(len(points)):
+    for block in _blocks(len(points), len(centres)):
         counts[block] = (_squared_distances(points[block], centres) <= radii[None, :]).sum(axis=1)
     return counts
 
@@ -69,7 +72,7 @@ def manifold_scores(real: np.ndarray, fake: np.ndarray, k: int = DEFAULT_K) -> M
     samples_in_real_balls = _inside_counts(fake, real, real_radii)
     real_in_fake_balls = _inside_counts(real, fake, fake_radii)
     covered = np.empty(len(real), bool)
-    for block in _blocks(len(real)):
+    for block in _blocks(len(real), len(fake)):
         nearest_sample = _squared_distances(real[block], fake).min(axis=1)
         covered[block] = nearest_sample <= real_radii[block]
     return ManifoldScores(
@@ -78,3 +81,26 @@ def manifold_scores(real: np.ndarray, fake: np.ndarray, k: int = DEFAULT_K) -> M
         density=float(samples_in_real_balls.sum() / (k * len(fake))),
         coverage=float(np.mean(covered)),
     )
+
+
+def nearest_distances(queries: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """Euclidean distance of each query vector (M x D) to its nearest reference vector (N x D)."""
+    queries, references = np.asarray(queries, np.float64), np.asarray(references, np.float64)
+    if queries.ndim != 2 or references.ndim != 2 or queries.shape[1] != references.shape[1] or not len(references):
+        raise ValueError(f"features of shapes {queries.shape} and {references.shape} cannot be compared")
+    nearest = np.empty(len(queries))
+    for block in _blocks(len(queries), len(references)):
+        nearest[block] = _squared_distances(queries[block], references).min(axis=1)
+    return np.sqrt(nearest)
+
+
+def nearest_neighbour_ratio(samples: np.ndarray, held_out: np.ndarray, train: np.ndarray) -> float:
+    """Mean distance of samples to their nearest training vector over that of held-out (test) vectors.
+
+    About 1 when samples are as far from the training set as unseen images are; well below 1 when
+    samples sit on training images (copies).
+    """
+    reference = nearest_distances(held_out, train).mean()
+    if reference <= 0.0:
+        raise ValueError("the held-out vectors coincide with training vectors: the ratio is undefined")
+    return float(nearest_distances(samples, train).mean() / reference)
