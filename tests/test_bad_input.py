@@ -56,7 +56,9 @@ REQUIRED = {"report": [f"dir={NOT_A_RUN}"], "arithmetic": [f"checkpoint={NOT_A_R
 # String keys that name files or directories (checked once the command runs, through the CLI
 # below) and those that name something in the run (checked against it); every other string
 # key must be a choice that refuses an unknown name in-process.
-PATH_KEYS = {"checkpoint", "out", "dir", "inception_weights", "resume", "dataset.path", "dataset.cache_dir"}
+PATH_KEYS = {
+    "checkpoint", "out", "dir", "inception_weights", "resume", "dataset.path", "dataset.cache_dir", "samples", "save_samples",
+}
 # names checked against the run or its data set (tests/test_conditional_cli.py checks their refusals)
 NAME_KEYS = {"attribute", "classes", "attributes", "model.condition.attributes", "model.name", "dataset.name", "optimizer.name"}
 MAX_MESSAGE = 400  # characters: a message is one short line
@@ -262,6 +264,13 @@ def test_missing_required_keys_are_named() -> None:
             continue
         schema = OmegaConf.get_type(base_config(command))
         required = [field.name for field in dataclasses.fields(schema) if field.default == MISSING]
+        if command == "evaluate":  # a run or images made elsewhere: checkpoint= is asked for without either
+            assert not required
+            cfg = copy.deepcopy(base_config(command))
+            cfg.checkpoint = None
+            with pytest.raises(GenlabError, match=r"^checkpoint= is required.*or samples=PATH dataset=NAME"):
+                check(command, cfg)
+            continue
         assert required, command
         for name in required:
             cfg = copy.deepcopy(base_config(command))
@@ -365,7 +374,7 @@ CONFIG_CASES = [
     ("report {vae} padding=100", "padding must be in [0, 64] (got 100)"),
     # unknown keys, missing required keys, an override that does not parse
     ("sample checkpoint={vae} nn=1", "nn: not a key of genlab sample (keys: checkpoint, out,"),
-    ("evaluate checkpoint={vae} +nn=1", "nn: not a key of genlab evaluate (keys: checkpoint, n,"),
+    ("evaluate checkpoint={vae} +nn=1", "nn: not a key of genlab evaluate (keys: checkpoint, samples, dataset, save_samples, n,"),
     ("sample", "checkpoint= is required"),
     ("arithmetic checkpoint={vae}", "attribute= is required"),
     ("evaluate", "checkpoint= is required"),
@@ -404,6 +413,14 @@ PATH_CASES = [
     ("arithmetic checkpoint={vae} attribute=Sneaker", "attribute=Sneaker is not a class or attribute of mnist"),
     # resume: a file, not a run
     ("train resume={vae}/run_info.json", "not a genlab run directory"),
+    # samples made elsewhere: missing, not images, without their data set, beside a run; save_samples not new
+    ("evaluate samples={tmp}/nowhere dataset=mnist", "samples={tmp}/nowhere: no such file or directory"),
+    ("evaluate samples={vae}/history.jsonl dataset=mnist", "give a folder of PNG/JPEG images or an .npy/.npz array"),
+    ("evaluate samples={tmp}", "samples= needs dataset=NAME"),
+    ("evaluate checkpoint={vae} samples={tmp} dataset=mnist", "checkpoint= and samples= cannot be combined"),
+    ("evaluate checkpoint={vae} dataset=mnist", "dataset= goes with samples="),
+    ("evaluate checkpoint={vae} save_samples={vae}", "exists and is not an empty folder; name a new one"),
+    ("neighbours checkpoint={vae} k=0", "k must be in [1, 32] (got 0)"),
 ]
 
 

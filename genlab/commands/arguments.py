@@ -28,10 +28,15 @@ from genlab.errors import ConfigError, GenlabError
 # Keys whose value is a path, in any command.
 PATH_KEYS = frozenset({
     "checkpoint", "out", "dir", "resume", "inception_weights", "dataset.path", "dataset.cache_dir",
-    "hydra.run.dir", "hydra.sweep.dir",
+    "hydra.run.dir", "hydra.sweep.dir", "save_samples",
 })  # fmt: skip
+# Keys whose value is a path in one command only (report's ``samples`` is a number).
+COMMAND_PATH_KEYS = {"evaluate": frozenset({"samples"})}
 # The key a command's plain argument stands for: every command that reads a run, and the report.
-RUN_READERS = ("sample", "reconstruct", "progress", "traverse", "interpolate", "manifold", "latents", "arithmetic", "evaluate")
+RUN_READERS = (
+    "sample", "reconstruct", "progress", "traverse", "interpolate", "manifold", "latents", "arithmetic", "neighbours",
+    "evaluate",
+)
 POSITIONAL_KEYS = {**dict.fromkeys(RUN_READERS, "checkpoint"), "report": "dir"}
 # Hydra's flags that take the next argument as their value; --info takes one of its choices.
 FLAGS_WITH_VALUE = {
@@ -60,7 +65,7 @@ def hydra_arguments(command: str, arguments: Sequence[str]) -> list[str]:
             converted.append(f"{positional_key}={hydra_quoted(argument)}")
             flag_value = None
         else:
-            converted.append(quoted_path_override(argument))
+            converted.append(quoted_path_override(argument, PATH_KEYS | COMMAND_PATH_KEYS.get(command, frozenset())))
             flag_value = None
     if len(paths) > 1:
         raise ConfigError(
@@ -95,10 +100,10 @@ def _is_path_argument(argument: str) -> bool:
     return "=" not in argument and not argument.startswith("~")
 
 
-def quoted_path_override(override: str) -> str:
+def quoted_path_override(override: str, path_keys: frozenset[str] = PATH_KEYS) -> str:
     """``key=value`` with the value quoted for Hydra where ``key`` takes a path and the value needs it."""
     key, separator, value = override.partition("=")
-    if not separator or key.lstrip("+~") not in PATH_KEYS or value[:1] in ("'", '"'):
+    if not separator or key.lstrip("+~") not in path_keys or value[:1] in ("'", '"'):
         return override
     if names_existing_path(value):
         return f"{key}={hydra_quoted(value)}"

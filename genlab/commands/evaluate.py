@@ -15,9 +15,11 @@ from omegaconf import DictConfig
 from genlab.commands.app import exit_on_user_error, hydra_command
 from genlab.config.checks import validate
 from genlab.config.evaluate import register_evaluation_schemas
+from genlab.config.store import register_schemas
 from genlab.errors import GenlabError
 from genlab.rundir.restore import find_checkpoint
 
+register_schemas()  # the dataset group's schema, for `evaluate samples=... dataset=NAME`
 register_evaluation_schemas()
 
 HINTS = {
@@ -55,12 +57,31 @@ def check_runs_dir(config: Any) -> None:
 
 def run_evaluate(cfg: DictConfig) -> None:
     config = checked(cfg, "evaluate")
+    if config.samples is not None:
+        run_evaluate_samples(config)
+        return
     find_checkpoint(config.checkpoint)  # a wrong path fails before TensorFlow is imported
+    if config.save_samples is not None:
+        from genlab.evaluate.external_samples import require_new_folder
+
+        require_new_folder("save_samples", config.save_samples)
     from genlab.evaluate.evaluator import Evaluator, format_table, metrics_path
 
-    evaluation = Evaluator(config).evaluate(config.checkpoint)
+    evaluation = Evaluator(config).evaluate(config.checkpoint, save_samples=config.save_samples)
     print(format_table(evaluation), file=sys.stdout)
     print(f"metrics: {metrics_path(evaluation.run_dir)}", file=sys.stdout, flush=True)
+
+
+def run_evaluate_samples(config: Any) -> None:
+    """`genlab evaluate samples=PATH dataset=NAME`: images made elsewhere, scored as a run's samples are."""
+    from genlab.evaluate.external_samples import metrics_file, samples_source
+
+    source = samples_source(config.samples)  # a wrong path fails before TensorFlow is imported
+    from genlab.evaluate.evaluator import Evaluator, format_table
+
+    evaluation = Evaluator(config).evaluate_samples(config.samples, config.dataset)
+    print(format_table(evaluation), file=sys.stdout)
+    print(f"metrics: {metrics_file(source)}", file=sys.stdout, flush=True)
 
 
 def run_report(cfg: DictConfig) -> None:

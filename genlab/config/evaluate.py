@@ -12,6 +12,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from genlab.config.checks import require, require_choice
+from genlab.config.schema import DatasetConfig
+from genlab.errors import ConfigError
 from genlab.config.render import require_plain_numbers, require_path, require_seed
 
 FEATURE_CHOICES = ("domain", "inception", "both")
@@ -31,6 +33,7 @@ class EvaluationSettings:
     kid_subsets: int = 100
     kid_subset_size: int = 1000
     nearest_k: int = 3  # neighbours whose distance makes each feature's ball (precision, recall, density, coverage)
+    train_n: Optional[int] = None  # training images searched for each sample's nearest one; None = the whole split
 
     def __post_init__(self) -> None:
         require_plain_numbers(self)
@@ -45,27 +48,48 @@ class EvaluationSettings:
         require(self.kid_subsets >= 1, "kid_subsets", "must be >= 1", self.kid_subsets)
         require(self.kid_subset_size >= 2, "kid_subset_size", "must be >= 2", self.kid_subset_size)
         require(1 <= self.nearest_k <= 100, "nearest_k", "must be in [1, 100]", self.nearest_k)
+        if self.train_n is not None:
+            require(self.train_n >= 1, "train_n", "must be >= 1 (or null for the whole training split)", self.train_n)
 
     def key(self) -> dict:
         """The settings that change the numbers (batch_size and where the weights file is do not)."""
         return {
             "n": self.n, "k": self.k, "nll_n": self.nll_n, "seed": self.seed, "features": self.features,
             "kid_subsets": self.kid_subsets, "kid_subset_size": self.kid_subset_size, "nearest_k": self.nearest_k,
+            "train_n": self.train_n,
         }
 
 
 @dataclass
 class _Run:
-    checkpoint: str = MISSING  # a run directory (its latest checkpoint) or <run>/checkpoints/ckpt-N
+    checkpoint: Optional[str] = None  # a run directory (its latest checkpoint) or <run>/checkpoints/ckpt-N
+    samples: Optional[str] = None  # or images made elsewhere: a folder of PNG/JPEG files, an .npy/.npz array
+    dataset: Optional[DatasetConfig] = None  # the data set ``samples`` are scored against (dataset=NAME)
+    save_samples: Optional[str] = None  # a new folder the scored samples of the run are written to, as PNG files
 
 
 @dataclass
 class EvaluateConfig(EvaluationSettings, _Run):
-    """`genlab evaluate`: the run first, then the settings (base-class fields come first)."""
+    """`genlab evaluate`: the run (or the images and their data set) first, then the settings
+    (base-class fields come first)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require_path("checkpoint", self.checkpoint)
+        for key in ("checkpoint", "samples", "save_samples"):
+            require_path(key, getattr(self, key))
+        if self.checkpoint is None and self.samples is None:
+            raise ConfigError(
+                "checkpoint= is required: a run directory or <run>/checkpoints/ckpt-N (genlab evaluate checkpoint=...), "
+                "or samples=PATH dataset=NAME for images made elsewhere"
+            )
+        if self.checkpoint is not None and self.samples is not None:
+            raise ConfigError("checkpoint= and samples= cannot be combined: give one (a run, or images made elsewhere)")
+        if self.samples is not None and self.dataset is None:
+            raise ConfigError("samples= needs dataset=NAME: the data set whose test split the images are scored against")
+        if self.checkpoint is not None and self.dataset is not None:
+            raise ConfigError("dataset= goes with samples=: a run is scored on its own data set (genlab evaluate checkpoint=RUN)")
+        if self.save_samples is not None and self.checkpoint is None:
+            raise ConfigError("save_samples= writes a run's scored samples: give it with checkpoint=RUN")
 
 
 @dataclass

@@ -42,7 +42,7 @@ METRICS_FILE = "metrics.json"
 TENSORBOARD_PREFIX = "eval/"
 ACTIVE_KL = 0.01  # nats: a latent dimension whose mean KL is above this carries information
 # independent random streams, so adding a metric never changes another one's numbers
-STREAMS = {"test_subset": 1, "samples": 2, "likelihood_subset": 3, "likelihood_noise": 4, "kid": 5}
+STREAMS = {"test_subset": 1, "samples": 2, "likelihood_subset": 3, "likelihood_noise": 4, "kid": 5, "train_subset": 6}
 
 # metric name -> (label on the terminal, format)
 LABELS: dict[str, tuple[str, str]] = {
@@ -62,6 +62,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "recall_domain": ("recall (k-NN), domain features", "{:.4f}"),
     "density_domain": ("density, domain features", "{:.4f}"),
     "coverage_domain": ("coverage, domain features", "{:.4f}"),
+    "nn_ratio_domain": ("nearest training image, samples / test images, domain", "{:.4f}"),
     "fd_inception": ("FID (InceptionV3 features)", "{:.3f}"),
     "kid_inception": ("KID, InceptionV3 features", "{:.5f}"),
     "kid_inception_std": ("  its std over subsets", "{:.5f}"),
@@ -69,6 +70,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "recall_inception": ("recall (k-NN), InceptionV3 features", "{:.4f}"),
     "density_inception": ("density, InceptionV3 features", "{:.4f}"),
     "coverage_inception": ("coverage, InceptionV3 features", "{:.4f}"),
+    "nn_ratio_inception": ("nearest training image, samples / test images, InceptionV3", "{:.4f}"),
     "classifier_accuracy": ("domain classifier test accuracy", "{:.4f}"),
     "condition_accuracy": ("samples the classifier gives the condition asked", "{:.4f}"),
     "d_accuracy_real": ("discriminator accuracy on test images", "{:.4f}"),
@@ -93,6 +95,21 @@ class Evaluation:
         data = asdict(self)
         data.pop("run_dir")
         return data
+
+
+@dataclass
+class SamplesEvaluation:
+    """The scores of images made outside genlab (`genlab evaluate samples=PATH dataset=NAME`)."""
+
+    samples: Path
+    dataset: str
+    settings: dict
+    counts: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {**asdict(self), "samples": str(self.samples)}
 
 
 # ----------------------------------------------------------------------------- metrics.json
@@ -132,14 +149,18 @@ def write_metrics(evaluation: Evaluation) -> Path:
     return write_text_atomically(path, json.dumps(evaluation.as_json(), indent=2) + "\n")
 
 
-def format_table(evaluation: Evaluation) -> str:
+def format_table(evaluation: "Evaluation | SamplesEvaluation") -> str:
     """The terminal table: one line per metric, in a fixed order."""
-    header = (
-        f"{evaluation.model} on {evaluation.dataset}, step {evaluation.step} "
-        f"({evaluation.run_dir / evaluation.checkpoint})"
-    )
+    if isinstance(evaluation, SamplesEvaluation):
+        header = f"{evaluation.counts['images_given']} images from {evaluation.samples}, against {evaluation.dataset}"
+    else:
+        header = (
+            f"{evaluation.model} on {evaluation.dataset}, step {evaluation.step} "
+            f"({evaluation.run_dir / evaluation.checkpoint})"
+        )
+    k = evaluation.settings["k"]
     rows = [
-        (label.replace("importance-weighted", f"importance-weighted k={evaluation.settings['k']}"), fmt.format(evaluation.metrics[name]))
+        (label.replace("importance-weighted", f"importance-weighted k={k}"), fmt.format(evaluation.metrics[name]))
         for name, (label, fmt) in LABELS.items()
         if name in evaluation.metrics
     ]
@@ -151,8 +172,10 @@ def format_table(evaluation: Evaluation) -> str:
     if "fd_images" in counts:
         described.append(
             f"FD, KID, precision/recall (k={counts.get('nearest_k', '?')}), density/coverage: "
-            f"{counts['fd_images']} samples against {counts['fd_images']} test images"
+            f"{counts.get('sample_images', counts['fd_images'])} samples against {counts['fd_images']} test images"
         )
+    if "train_images" in counts and any(name.startswith("nn_ratio") for name in evaluation.metrics):
+        described.append(f"nearest neighbours among {counts['train_images']} training images")
     lines = [header, f"({'; '.join(described)})", *(f"  {label.ljust(width)}  {value}" for label, value in rows)]
     lines += [f"note: {note}" for note in evaluation.notes]
     return "\n".join(line for line in lines if line)
@@ -239,7 +262,9 @@ class Evaluator:
                 extractors["inception"] = self._inception
         return extractors
 
-    def evaluate(self, checkpoint: str) -> Evaluation:
+    def evaluate(self, checkpoint: str, save_samples: str | None = None) -> Evaluation:
+        """The run's numbers, written to its metrics.json and TensorBoard; ``save_samples`` names a folder
+        the scored samples are written to as PNG files (what `evaluate samples=` reads back)."""
         import keras
 
         from genlab.rundir.saved_run import SavedRun
@@ -270,8 +295,40 @@ class Evaluator:
             log.warning("%s", note)
             evaluation.notes.append(note)
         else:
-            self._sample_quality(run, evaluation)
+            self._sample_quality(run, evaluation, save_samples)
         self._write(evaluation)
+        return evaluation
+
+    def evaluate_samples(self, path: str, dataset_config: Any) -> "SamplesEvaluation":
+        """Images made elsewhere (see genlab.evaluate.external_samples) scored against ``dataset_config``'s
+        test split as a run's samples are: same test subset, features and numbers; written beside them."""
+        import keras
+
+        from genlab.evaluate.external_samples import load_samples, metrics_file
+
+        keras.utils.set_random_seed(self.settings.seed)
+        data = self._dataset(dataset_config)
+        samples = load_samples(path, data.image_shape)
+        needed = max(4, self.settings.nearest_k + 1)
+        if len(samples) < needed:
+            raise GenlabError(f"samples={path}: {len(samples)} images; scoring needs at least {needed}")
+        if len(data.test_images) < 4:
+            raise GenlabError(f"dataset={data.name}: the test split has only {len(data.test_images)} images; scoring needs at least 4")
+        source = Path(path).expanduser().resolve()
+        log.info("scoring %d images from %s against %d %s test images", len(samples), source, len(data.test_images), data.name)
+        evaluation = SamplesEvaluation(
+            samples=source, dataset=data.name, settings=self.settings.key(),
+            counts={"test_images": len(data.test_images), "images_given": len(samples)},
+        )
+        self._score_samples(data, dataset_config, samples, evaluation)
+        if len(samples) > evaluation.counts["sample_images"]:
+            evaluation.notes.append(
+                f"the first {evaluation.counts['sample_images']} of the {len(samples)} images were scored (n={self.settings.n}, "
+                f"at most the test split's {len(data.test_images)})"
+            )
+        if not evaluation.metrics:
+            raise GenlabError(f"samples={path}: no features to score with ({'; '.join(evaluation.notes)})")
+        write_text_atomically(metrics_file(source), json.dumps(evaluation.as_json(), indent=2) + "\n")
         return evaluation
 
     # ------------------------------------------------------------------ the parts
@@ -332,28 +389,61 @@ class Evaluator:
         evaluation.metrics["nll_stderr"] = float(log_likelihood.std(ddof=1) / math.sqrt(count)) if count > 1 else 0.0
         evaluation.metrics["nll_bits_per_dim"] = float(-log_likelihood.mean() / dimensions)
 
-    def _sample_quality(self, run: "SavedRun", evaluation: Evaluation) -> None:
-        from genlab.metrics.frechet import frechet_distance_of, kernel_inception_distance
-        from genlab.metrics.manifold import manifold_scores
+    def generated_samples(self, run: "SavedRun") -> tuple[np.ndarray, np.ndarray | None]:
+        """The samples the run is scored on, as uint8 images (the PNG files a user saves of them), and
+        a conditional model's conditions, drawn from the training images' so they come in the data's
+        proportions."""
+        from genlab.render.grid import to_uint8
 
-        model, settings, data = run.model, self.settings, run.data
-        count = min(settings.n, len(data.test_images))
-        evaluation.counts["fd_images"] = count
-        evaluation.counts["nearest_k"] = settings.nearest_k
-        real_indices = _subset(self._rng("test_subset"), len(data.test_images), count)
-        real = data.test_images[real_indices]
-        real_conditions = run.conditions("test", real_indices)
-        # a conditional model's samples take the conditions of training images drawn at random, so
-        # they come in the proportions the data has them
+        count = min(self.settings.n, len(run.data.test_images))
         sample_rng = self._rng("samples")
         codes = run.sample_codes(sample_rng, count, fit_examples=FIT_EXAMPLES)
-        sample_conditions = run.sample_conditions(sample_rng, count)
-        samples = run.decode(codes, sample_conditions)
-        extractors = self._extractors(data, run.config.dataset, evaluation.notes)
+        conditions = run.sample_conditions(sample_rng, count)
+        return to_uint8(run.decode(codes, conditions)), conditions
+
+    def _sample_quality(self, run: "SavedRun", evaluation: Evaluation, save_samples: str | None) -> None:
+        model = run.model
+        samples, conditions = self.generated_samples(run)
+        if save_samples is not None:
+            from genlab.evaluate.external_samples import write_sample_files
+
+            folder = write_sample_files(samples, save_samples)
+            log.info("wrote the %d scored samples to %s", len(samples), folder)
+            evaluation.notes.append(f"the scored samples are in {folder}")
+        real_indices, extractors = self._score_samples(run.data, run.config.dataset, samples, evaluation)
+        if conditions is not None and "domain" in extractors:
+            evaluation.metrics["condition_accuracy"] = condition_accuracy(
+                extractors["domain"].outputs(_unit(samples))[1], conditions, model.condition_kind,
+                list(model.condition_names), run.data,
+            )
+        if model.has_discriminator:
+            self._discriminator(run, run.data.test_images[real_indices], run.conditions("test", real_indices), samples, conditions, evaluation)
+
+    def _score_samples(
+        self, data: Any, dataset_config: Any, samples: np.ndarray, evaluation: "Evaluation | SamplesEvaluation"
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """FD, KID, precision/recall, density/coverage and the nearest-neighbour ratio of uint8 ``samples``
+        (at most as many as the test images used) against the test subset every evaluation of this data
+        set and seed uses; returns that subset's indices and the feature extractors."""
+        from genlab.metrics.frechet import frechet_distance_of, kernel_inception_distance
+        from genlab.metrics.manifold import manifold_scores, nearest_neighbour_ratio
+
+        settings = self.settings
+        count = min(settings.n, len(data.test_images))
+        real_indices = _subset(self._rng("test_subset"), len(data.test_images), count)
+        samples = samples[:count]
+        train_count = len(data.train_images) if settings.train_n is None else min(settings.train_n, len(data.train_images))
+        train_indices = _subset(self._rng("train_subset"), len(data.train_images), train_count)
+        evaluation.counts.update(
+            fd_images=count, sample_images=len(samples), nearest_k=settings.nearest_k, train_images=len(train_indices)
+        )
+        extractors = self._extractors(data, dataset_config, evaluation.notes)
         for name, extractor in extractors.items():
-            log.info("%s features of %d samples and %d test images", name, count, count)
-            real_features = run.batched(lambda images: extractor.features(_unit(images)), real)
-            sample_features = extractor.features(samples)
+            log.info(
+                "%s features of %d samples, %d test and %d training images", name, len(samples), count, len(train_indices)
+            )
+            real_features = self._features(extractor, data.test_images, real_indices)
+            sample_features = self._features(extractor, samples)
             evaluation.metrics[f"fd_{name}"] = frechet_distance_of(real_features, sample_features)
             kid, kid_std = kernel_inception_distance(
                 real_features, sample_features, self._rng("kid"), settings.kid_subsets, settings.kid_subset_size
@@ -363,28 +453,42 @@ class Evaluator:
             scores = manifold_scores(real_features, sample_features, settings.nearest_k)
             for score in ("precision", "recall", "density", "coverage"):
                 evaluation.metrics[f"{score}_{name}"] = getattr(scores, score)
+            train_features = self._features(extractor, data.train_images, train_indices)
+            evaluation.metrics[f"nn_ratio_{name}"] = nearest_neighbour_ratio(sample_features, real_features, train_features)
             if name == "domain":
                 evaluation.metrics["classifier_accuracy"] = float(extractor.accuracy)
-                if sample_conditions is not None:
-                    evaluation.metrics["condition_accuracy"] = condition_accuracy(
-                        extractor.outputs(samples)[1], sample_conditions, model.condition_kind,
-                        list(model.condition_names), data,
-                    )
-        if model.has_discriminator:
-            low, high = model.pixel_range
-            real_logits = run.batched(
-                lambda images, given: with_conditions(model.discriminate, run.scaled(images), given), real, real_conditions
-            )
-            fake_logits = run.batched(
-                lambda images, given: with_conditions(model.discriminate, low + images * (high - low), given),
-                samples,
-                sample_conditions,
-            )
-            evaluation.metrics["d_accuracy_real"] = float(np.mean(real_logits > 0))
-            evaluation.metrics["d_accuracy_fake"] = float(np.mean(fake_logits < 0))
-            # how far the discriminator's scores set test images above samples (a Wasserstein critic's
-            # estimate of the distance, whose scores have no sign to read as real or fake)
-            evaluation.metrics["d_score_gap"] = float(np.mean(real_logits) - np.mean(fake_logits))
+        return real_indices, extractors
+
+    def _features(self, extractor: Any, images: Any, indices: np.ndarray | None = None) -> np.ndarray:
+        """Features of uint8 images (an array or on-disk records, optionally at ``indices``), read a
+        batch at a time so a large set never sits in memory as floats."""
+        count = len(images) if indices is None else len(indices)
+        step = self.settings.batch_size
+        batches = []
+        for start in range(0, count, step):
+            chunk = images[start : start + step] if indices is None else images[indices[start : start + step]]
+            batches.append(extractor.features(_unit(chunk)))
+        return np.concatenate(batches)
+
+    def _discriminator(
+        self, run: "SavedRun", real: np.ndarray, real_conditions: np.ndarray | None, samples: np.ndarray,
+        conditions: np.ndarray | None, evaluation: Evaluation,
+    ) -> None:
+        model = run.model
+        low, high = model.pixel_range
+        real_logits = run.batched(
+            lambda images, given: with_conditions(model.discriminate, run.scaled(images), given), real, real_conditions
+        )
+        fake_logits = run.batched(
+            lambda images, given: with_conditions(model.discriminate, low + _unit(images) * (high - low), given),
+            samples,
+            conditions,
+        )
+        evaluation.metrics["d_accuracy_real"] = float(np.mean(real_logits > 0))
+        evaluation.metrics["d_accuracy_fake"] = float(np.mean(fake_logits < 0))
+        # how far the discriminator's scores set test images above samples (a Wasserstein critic's
+        # estimate of the distance, whose scores have no sign to read as real or fake)
+        evaluation.metrics["d_score_gap"] = float(np.mean(real_logits) - np.mean(fake_logits))
 
     def _write(self, evaluation: Evaluation) -> None:
         import tensorflow as tf

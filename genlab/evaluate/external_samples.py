@@ -1,0 +1,213 @@
+"""Images made outside genlab, read and checked for scoring against a data set: a folder of PNG/JPEG
+files, or an .npy/.npz array.
+
+The images come back as uint8 (N, H, W, C) in the data set's shape, the form of its own test images,
+so they go through exactly the feature extraction `genlab evaluate checkpoint=RUN` uses. Every way
+the images can fail to fit (size, channels, value range, layout) is a one-line GenlabError naming
+the file and what to change.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from genlab.errors import GenlabError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+ARRAY_SUFFIXES = (".npy", ".npz")
+NPZ_KEY = "samples"  # the array an .npz holding several is read from
+GRAY_MODES = ("1", "L", "LA", "I", "I;16")  # Pillow's modes of grayscale pictures; the rest is read as RGB
+JPEG_GRAY_TOLERANCE = 2  # levels by which a gray picture's channels may differ after JPEG's colour coding
+
+
+def metrics_file(path: Path) -> Path:
+    """Where the scores of the images at ``path`` go: a folder's metrics.json, or <file stem>.metrics.json."""
+    return path / "metrics.json" if path.is_dir() else path.with_name(f"{path.stem}.metrics.json")
+
+
+def samples_source(path: str | Path) -> Path:
+    """``path`` resolved, when it is a folder or an .npy/.npz file (checked before any TensorFlow work)."""
+    source = Path(path).expanduser()
+    if not source.exists():
+        raise GenlabError(f"samples={path}: no such file or directory ({source.resolve()})")
+    if source.is_file() and source.suffix.lower() not in ARRAY_SUFFIXES:
+        raise GenlabError(
+            f"samples={path}: give a folder of PNG/JPEG images or an .npy/.npz array (got a {source.suffix or 'plain'} file)"
+        )
+    return source.resolve()
+
+
+def load_samples(path: str | Path, image_shape: Sequence[int]) -> np.ndarray:
+    """The images at ``path`` as uint8 (N, H, W, C) fitting ``image_shape`` (H, W, C)."""
+    source = samples_source(path)
+    images = _read(source)
+    return _fitted(images, tuple(int(side) for side in image_shape), str(path))
+
+
+def _read(source: Path) -> np.ndarray:
+    return _read_folder(source) if source.is_dir() else _read_array(source)
+
+
+def _read_folder(folder: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    files = sorted(path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
+    if not files:
+        raise GenlabError(f"samples={folder}: no .png/.jpg/.jpeg images in the folder")
+    images = []
+    for file in files:
+        try:
+            with Image.open(file) as picture:
+                array = np.asarray(picture.convert("L" if picture.mode in GRAY_MODES else "RGB"))
+        except (OSError, UnidentifiedImageError) as error:
+            raise GenlabError(f"samples: {file} cannot be read as an image ({error})") from None
+        if images and array.shape != images[0].shape:
+            raise GenlabError(
+                f"samples: {file.name} is {_size(array.shape)} but {files[0].name} is {_size(images[0].shape)}; "
+                "every image must have the same size"
+            )
+        images.append(array)
+    return np.stack(images)
+
+
+def _read_array(file: Path) -> np.ndarray:
+    try:
+        loaded = np.load(file, allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise GenlabError(f"samples={file}: cannot be read as a numpy array ({error})") from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        with loaded:
+            names = list(loaded.files)
+            if not names:
+                raise GenlabError(f"samples={file}: the .npz holds no arrays")
+            if len(names) > 1 and NPZ_KEY not in names:
+                raise GenlabError(
+                    f"samples={file}: the .npz holds {', '.join(names)}; name the images' array '{NPZ_KEY}'"
+                )
+            return loaded[NPZ_KEY if NPZ_KEY in names else names[0]]
+    return loaded
+
+
+def _size(shape: Sequence[int]) -> str:
+    return f"{shape[1]}x{shape[0]}" + (f"x{shape[2]}" if len(shape) == 3 else "")
+
+
+def _fitted(images: np.ndarray, image_shape: tuple[int, int, int], where: str) -> np.ndarray:
+    """``images`` as uint8 (N, H, W, C) of ``image_shape``, or a GenlabError saying what does not fit."""
+    height, width, channels = image_shape
+    if images.dtype.kind not in "uif" and images.dtype != np.bool_:
+        raise GenlabError(f"samples={where}: images must hold numbers, got an array of {images.dtype}")
+    if images.ndim == 3:  # (N, H, W): one channel
+        images = images[..., None]
+    if images.ndim != 4:
+        raise GenlabError(
+            f"samples={where}: expected images of shape (N, H, W) or (N, H, W, C), got an array of shape {images.shape}"
+        )
+    if len(images) < 1:
+        raise GenlabError(f"samples={where}: the array holds no images")
+    if images.shape[1:3] != (height, width):
+        if images.shape[1] in (1, 3) and images.shape[2:4] == (height, width):
+            raise GenlabError(
+                f"samples={where}: shape {images.shape} looks channels-first (N, C, H, W); "
+                "give (N, H, W, C), e.g. np.transpose(images, (0, 2, 3, 1))"
+            )
+        raise GenlabError(
+            f"samples={where}: images are {images.shape[2]}x{images.shape[1]} pixels but the data set's are "
+            f"{width}x{height}; resize them, or set dataset.image_size to their size"
+        )
+    images = _channels(images, channels, where)
+    return _as_uint8(images, where)
+
+
+def _channels(images: np.ndarray, channels: int, where: str) -> np.ndarray:
+    given = images.shape[-1]
+    if given == channels:
+        return images
+    if given == 3 and channels == 1:
+        spread = np.ptp(images.astype(np.float64), axis=-1).max()
+        if spread == 0:
+            return images[..., :1]  # gray pictures saved as RGB
+        if images.dtype == np.uint8 and spread <= JPEG_GRAY_TOLERANCE:
+            return np.round(images.mean(axis=-1, keepdims=True)).astype(np.uint8)
+        raise GenlabError(
+            f"samples={where}: the images are in colour (3 channels) but the data set is grayscale (1 channel); "
+            "give grayscale images, or set dataset.channels=3"
+        )
+    if given == 1 and channels == 3:
+        raise GenlabError(
+            f"samples={where}: the images are grayscale (1 channel) but the data set has 3 channels; "
+            "give RGB images, or set dataset.channels=1"
+        )
+    raise GenlabError(f"samples={where}: images have {given} channels; the data set's have {channels}")
+
+
+def _as_uint8(images: np.ndarray, where: str) -> np.ndarray:
+    """uint8 kept as it is; other integers must lie in [0, 255]; floats in [0, 1] are scaled to 0..255."""
+    if images.dtype == np.uint8:
+        return images
+    if images.dtype == np.bool_:
+        return images.astype(np.uint8) * 255
+    if images.dtype.kind in "ui":
+        low, high = int(images.min()), int(images.max())
+        if low < 0 or high > 255:
+            raise GenlabError(f"samples={where}: integer pixel values must lie in [0, 255], got [{low}, {high}]")
+        return images.astype(np.uint8)
+    if not np.all(np.isfinite(images)):
+        raise GenlabError(f"samples={where}: {int(np.sum(~np.isfinite(images)))} pixel values are NaN or infinite")
+    low, high = float(images.min()), float(images.max())
+    if low >= -1.0 - 1e-6 and low < -1e-6 and high <= 1.0 + 1e-6:
+        raise GenlabError(
+            f"samples={where}: float pixel values lie in [{low:.3g}, {high:.3g}]; genlab reads floats in [0, 1]: "
+            "rescale images in [-1, 1] with (x + 1) / 2"
+        )
+    if low < -1e-6 or high > 1.0 + 1e-6:
+        hint = " (images of 0..255 stored as floats: divide by 255, or store them as uint8)" if high <= 255.0 and low >= 0 else ""
+        raise GenlabError(f"samples={where}: float pixel values must lie in [0, 1], got [{low:.3g}, {high:.3g}]{hint}")
+    return np.round(np.clip(images, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def require_new_folder(key: str, folder: str | Path) -> Path:
+    """``folder`` resolved, when it does not exist yet or is an empty folder."""
+    target = Path(folder).expanduser().resolve()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise GenlabError(f"{key}={folder}: {target} exists and is not an empty folder; name a new one")
+    return target
+
+
+def write_sample_files(samples: np.ndarray, folder: str | Path) -> Path:
+    """uint8 images (N, H, W, C) as numbered PNG files (00000.png, ...) in a new or empty ``folder``,
+    in the order `evaluate samples=` reads them back."""
+    from PIL import Image
+
+    target = require_new_folder("save_samples", folder)
+    target.mkdir(parents=True, exist_ok=True)
+    digits = max(5, len(str(len(samples) - 1)))
+    for number, image in enumerate(samples):
+        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(target / f"{number:0{digits}d}.png")
+    return target
+
+
+def preview(path: str | Path, count: int) -> np.ndarray:
+    """The first ``count`` images at ``path`` as uint8 (N, H, W, C), in their own size (for a contact sheet)."""
+    source = samples_source(path)
+    images = _read(source)
+    images = images[..., None] if images.ndim == 3 else images
+    if images.ndim != 4:
+        raise GenlabError(f"samples={path}: expected images of shape (N, H, W[, C]), got {images.shape}")
+    return _as_uint8(images[:count], str(path))
+
+
+def find_scores(directory: Path) -> list[Path]:
+    """Every file at or below ``directory`` holding the scores of images made elsewhere (their "samples")."""
+    found = []
+    for path in sorted({*directory.rglob("metrics.json"), *directory.rglob("*.metrics.json")}):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and "samples" in data and isinstance(data.get("metrics"), dict):
+            found.append(path)
+    return found
