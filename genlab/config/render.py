@@ -213,6 +213,25 @@ class ArithmeticConfig(RenderConfig):
         _fps(self.fps)
 
 
+NEIGHBOUR_SPACES = ("domain", "pixels", "both")
+
+
+@dataclass
+class NeighboursConfig(RenderConfig):
+    n: int = 16  # samples, one row each
+    k: int = 5  # nearest training images shown per sample, in each space
+    train_n: Optional[int] = None  # training images searched; None = the whole training split
+    features: str = "both"  # domain (the classifier's features), pixels, or both
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(1 <= self.n <= 256, "n", "must be in [1, 256]", self.n)
+        require(1 <= self.k <= 32, "k", "must be in [1, 32]", self.k)
+        if self.train_n is not None:
+            require(self.train_n >= self.k, "train_n", "must be >= k (or null for the whole training split)", self.train_n)
+        require_choice("features", self.features, NEIGHBOUR_SPACES)
+
+
 RENDER_SCHEMAS = {
     "sample": SampleConfig,
     "reconstruct": ReconstructConfig,
@@ -222,6 +241,7 @@ RENDER_SCHEMAS = {
     "manifold": ManifoldConfig,
     "latents": LatentsConfig,
     "arithmetic": ArithmeticConfig,
+    "neighbours": NeighboursConfig,
 }
 
 

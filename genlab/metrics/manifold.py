@@ -14,6 +14,7 @@ holds its own centre's copy and its k neighbours).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
@@ -104,3 +105,25 @@ def nearest_neighbour_ratio(samples: np.ndarray, held_out: np.ndarray, train: np
     if reference <= 0.0:
         raise ValueError("the held-out vectors coincide with training vectors: the ratio is undefined")
     return float(nearest_distances(samples, train).mean() / reference)
+
+
+def k_nearest(
+    queries: np.ndarray, reference_chunks: Iterable[np.ndarray], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and Euclidean distances (each M x k, nearest first) of the k nearest reference vectors
+    to each query, the references given in consecutive chunks so a large set never sits in memory."""
+    queries = np.asarray(queries, np.float64).reshape(len(queries), -1)
+    best_indices = np.zeros((len(queries), 0), np.int64)
+    best_squared = np.zeros((len(queries), 0))
+    offset = 0
+    for chunk in reference_chunks:
+        chunk = np.asarray(chunk, np.float64).reshape(len(chunk), -1)
+        squared = _squared_distances(queries, chunk)
+        indices = np.concatenate([best_indices, np.broadcast_to(np.arange(offset, offset + len(chunk)), squared.shape)], axis=1)
+        squared = np.concatenate([best_squared, squared], axis=1)
+        keep = np.argsort(squared, axis=1, kind="stable")[:, :k]
+        best_indices, best_squared = np.take_along_axis(indices, keep, 1), np.take_along_axis(squared, keep, 1)
+        offset += len(chunk)
+    if best_indices.shape[1] < k:
+        raise ValueError(f"k={k} nearest neighbours need at least {k} reference vectors, got {offset}")
+    return best_indices, np.sqrt(best_squared)

@@ -6,6 +6,7 @@ from typing import Callable
 from genlab.render.codes import render_latents
 from genlab.render.images import render_manifold, render_reconstruct, render_sample
 from genlab.render.job import RenderJob
+from genlab.render.neighbours import render_neighbours
 from genlab.render.paths import render_arithmetic, render_interpolate, render_traverse
 from genlab.render.progress import render_progress
 
@@ -20,4 +21,5 @@ RENDERERS: dict[str, Renderer] = {
     "manifold": render_manifold,
     "latents": render_latents,
     "arithmetic": render_arithmetic,
+    "neighbours": render_neighbours,
 }
