@@ -4,11 +4,17 @@ Columns: the run (its path under DIR), the overrides that differ between the run
 run's .hydra/overrides.yaml), the step of its latest checkpoint, the last logged training metrics
 (history.jsonl, as train_*), then the `genlab evaluate` metrics from its metrics.json. Runs whose
 metrics.json is missing, older than their latest checkpoint or computed with other settings are
-evaluated first (``evaluate=false`` skips that).
+evaluated first (``evaluate=false`` skips that). Images made elsewhere and scored with
+`genlab evaluate samples=PATH` add a row each when their scores lie under DIR.
+
+Runs that differ only in ``seed`` form a group (genlab.evaluate.seed_groups): the report gives each
+group's mean, standard deviation and number of seeds per metric (report_groups.csv), and names the
+best group only where the difference exceeds the spread. curves.png draws every run's training
+curves; an Optuna search's trials.csv in DIR becomes a table of its trials.
 
 The contact sheet shows, for every run, the grid `genlab sample checkpoint=RUN n=<samples> seed=<seed>`
 writes (the same codes for every run of one latent size), titled with the run's varying overrides.
-Everything but the evaluation and the sampling is plain Python and numpy.
+Everything but the evaluation and the sampling is plain Python, numpy and matplotlib.
 """
 from __future__ import annotations
 
@@ -25,7 +31,10 @@ import numpy as np
 
 from genlab import rundir
 from genlab.errors import GenlabError
+from genlab.evaluate.curves import curves_figure, read_history
 from genlab.evaluate.evaluator import LABELS, is_current, read_metrics
+from genlab.evaluate.external_samples import ARRAY_SUFFIXES, find_scores, preview
+from genlab.evaluate.seed_groups import SEED_KEY, SeedGroup, Summary, better_direction, clear_best, group_runs
 from genlab.files import atomic_path, write_text_atomically
 from genlab.render.grid import save_png, tile
 
@@ -33,7 +42,10 @@ log = logging.getLogger("genlab.report")
 
 REPORT_MD = "report.md"
 REPORT_CSV = "report.csv"
+GROUPS_CSV = "report_groups.csv"
 CONTACT_SHEET = "contact_sheet.png"
+CURVES = "curves.png"
+TRIALS_CSV = "trials.csv"  # an Optuna search's table of trials, in its sweep directory
 MAX_SIDE_BY_SIDE = 6  # runs in one row of the contact sheet when columns is not set
 HISTORY_KEYS_LEFT_OUT = ("step", "images_per_second")
 
@@ -48,6 +60,7 @@ class RunRow:
     metrics: dict[str, float] = field(default_factory=dict)
     evaluated_step: int | None = None
     title: str = ""
+    samples: Path | None = None  # images made elsewhere (no run): where they are
 
 
 # ----------------------------------------------------------------------------- reading runs
@@ -114,12 +127,44 @@ def read_rows(directory: Path, runs: Sequence[Path]) -> list[RunRow]:
     return rows
 
 
+def read_scored_samples(directory: Path, settings: dict, notes: list[str]) -> list[RunRow]:
+    """A row for each set of images made elsewhere whose scores (`genlab evaluate samples=`) lie under ``directory``."""
+    rows = []
+    for path in find_scores(directory):
+        data = json.loads(path.read_text())
+        source = scored_images(path, Path(str(data["samples"])))
+        try:
+            name = str(source.relative_to(directory))
+        except ValueError:
+            name = str(source)
+        metrics = {key: float(value) for key, value in data["metrics"].items() if isinstance(value, (int, float))}
+        rows.append(RunRow(path.parent, name, {}, metrics=metrics, title=f"{name} (images made elsewhere)", samples=source))
+        if data.get("settings") != settings:
+            saved = data.get("settings") or {}
+            changed = sorted(key for key in settings if key not in saved or saved[key] != settings[key])
+            notes.append(
+                f"{name}: scored with other settings ({', '.join(changed)} differ); score again with "
+                f"genlab evaluate samples={source} and this report's settings to compare"
+            )
+    return rows
+
+
+def scored_images(scores: Path, recorded: Path) -> Path:
+    """The images a scores file is of: the folder holding a metrics.json, or the array beside a
+    <stem>.metrics.json (both moved with their scores), else where they were when scored."""
+    if scores.name == "metrics.json":
+        return scores.parent
+    stem = scores.name.removesuffix(".metrics.json")
+    beside = [scores.with_name(f"{stem}{suffix}") for suffix in ARRAY_SUFFIXES]
+    return next((path for path in beside if path.is_file()), recorded)
+
+
 # ----------------------------------------------------------------------------- the table
 
 
 def table(rows: Sequence[RunRow]) -> tuple[list[str], list[list[Any]]]:
     """Column names and one list of values per run (None where a run has no value)."""
-    varying = varying_keys([row.overrides for row in rows])
+    varying = varying_keys([row.overrides for row in rows if row.samples is None])
     training = list(dict.fromkeys(key for row in rows for key in row.training))
     present = {key for row in rows for key in row.metrics}
     metrics = [key for key in LABELS if key in present] + sorted(present - set(LABELS))
@@ -169,7 +214,15 @@ def write_csv(path: Path, columns: Sequence[str], values: Sequence[Sequence[Any]
 
 
 def write_markdown(
-    path: Path, directory: Path, columns: Sequence[str], values: Sequence[Sequence[Any]], settings: dict, notes: Sequence[str], sheet: bool
+    path: Path,
+    directory: Path,
+    columns: Sequence[str],
+    values: Sequence[Sequence[Any]],
+    settings: dict,
+    notes: Sequence[str],
+    sheet: bool,
+    sections: Sequence[str] = (),
+    curves: bool = False,
 ) -> Path:
     described = ", ".join(f"{key}={value}" for key, value in settings.items())
     text = [
@@ -182,11 +235,122 @@ def write_markdown(
         markdown_table(columns, values),
         "",
     ]
+    text += list(sections)
     if sheet:
         text += [f"![samples of every run, same seed]({CONTACT_SHEET})", ""]
+    if curves:
+        text += [f"![training curves of every run]({CURVES})", ""]
     if notes:
         text += ["Notes:", "", *(f"- {note}" for note in notes), ""]
     return write_text_atomically(path, "\n".join(text))
+
+
+# ----------------------------------------------------------------------------- seed groups
+
+
+def seed_groups(rows: Sequence[RunRow]) -> list[SeedGroup]:
+    """The runs (and each set of images made elsewhere, alone) grouped by their overrides but the seed."""
+    overrides = [row.overrides if row.samples is None else {"samples": row.name} for row in rows]
+    values = [{**row.training, **row.metrics} for row in rows]
+    varying = varying_keys([row.overrides for row in rows if row.samples is None])
+    return group_runs([row.name for row in rows], overrides, values, [*varying, "samples"])
+
+
+def _summary_cell(found: Summary | None, metric: str, size: int) -> str:
+    if found is None:
+        return ""
+    text = _cell(found.mean, metric) + ("" if found.std is None else f" ± {_cell(found.std, metric)}")
+    return text if found.n == size else f"{text} (n={found.n})"
+
+
+def groups_section(groups: Sequence[SeedGroup], metrics: Sequence[str]) -> list[str]:
+    """report.md's table of seed groups, and which group is best per metric where that is clear."""
+    columns = ["group", "seeds", *metrics]
+    lines = [
+        "## Seeds",
+        "",
+        "Runs whose overrides differ only in `seed` form a group: per metric the mean ± standard deviation over "
+        "its seeds (n = the number of seeds; each seed's value is in report.csv, the groups' in "
+        f"{GROUPS_CSV}).",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|---|" + "---:|" * (len(columns) - 1),
+    ]
+    for group in groups:
+        cells = [group.label.replace("|", "\\|"), f"{len(group.members)} ({', '.join(group.seeds)})"]
+        cells += [_summary_cell(group.summaries.get(metric), metric, len(group.members)) for metric in metrics]
+        lines.append("| " + " | ".join(cells) + " |")
+    verdicts = [(metric, *clear_best(groups, metric)) for metric in metrics if better_direction(metric)]
+    verdicts = [(metric, best, reason) for metric, best, reason in verdicts if reason]
+    if verdicts:
+        lines += [
+            "",
+            "Best group per metric, named only where its mean is further from the next best's than the two "
+            "standard deviations added:",
+            "",
+        ]
+        lines += [f"- {metric}: {'**' + reason + '**' if best is not None else reason}" for metric, best, reason in verdicts]
+    return [*lines, ""]
+
+
+def write_groups_csv(path: Path, groups: Sequence[SeedGroup], metrics: Sequence[str]) -> Path:
+    keys = list(dict.fromkeys(key for group in groups for key in group.setting))
+    columns = [*keys, "seeds", "seed_values", *(f"{metric}_{part}" for metric in metrics for part in ("mean", "std", "n"))]
+    values = []
+    for group in groups:
+        row: list[Any] = [group.setting.get(key) for key in keys] + [len(group.members), ";".join(group.seeds)]
+        for metric in metrics:
+            found = group.summaries.get(metric)
+            row += [None, None, 0] if found is None else [found.mean, found.std, found.n]
+        values.append(row)
+    return write_csv(path, columns, values)
+
+
+# ----------------------------------------------------------------------------- an Optuna search's trials
+
+
+def trials_sections(directory: Path) -> list[str]:
+    """A table per trials.csv at or below ``directory`` (an Optuna search's), best trial first named."""
+    lines: list[str] = []
+    for path in sorted(directory.rglob(TRIALS_CSV)):
+        try:
+            with path.open(newline="") as handle:
+                trials = list(csv.DictReader(handle))
+        except (OSError, csv.Error) as error:
+            log.warning("%s: unreadable (%s); left out", path, error)
+            continue
+        if not trials:
+            continue
+        trials.sort(key=lambda trial: natural(trial.get("number")))
+        columns = list(trials[0])
+        where = str(path.parent.relative_to(directory)) if path.parent != directory else "this directory"
+        lines += [f"## Optuna search ({where}: {len(trials)} trials)", ""]
+        best = _best_trial(trials)
+        if best is not None:
+            params = ", ".join(f"{key}={best[key]}" for key in columns if key not in TRIAL_FIELDS)
+            lines += [f"Best trial: {best['number']}, {best.get('objective', 'objective')} = {best['value']} ({params}).", ""]
+        lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(str(trial.get(column) or "").replace("|", "\\|") for column in columns) + " |" for trial in trials]
+        lines.append("")
+    return lines
+
+
+TRIAL_FIELDS = ("number", "value", "objective", "direction", "state", "run")
+
+
+def _best_trial(trials: Sequence[dict[str, str]]) -> dict[str, str] | None:
+    done = []
+    for trial in trials:
+        try:
+            value = float(trial.get("value") or "nan")
+        except ValueError:
+            continue
+        if trial.get("state", "COMPLETE") == "COMPLETE" and math.isfinite(value):
+            done.append((value, trial))
+    if not done:
+        return None
+    sign = 1.0 if (done[0][1].get("direction") or "minimize") == "minimize" else -1.0
+    return min(done, key=lambda item: sign * item[0])[1]
 
 
 # ----------------------------------------------------------------------------- the contact sheet
@@ -256,14 +420,44 @@ def report(config: Any) -> list[Path]:
             notes.append(f"{row.title}: metrics of step {row.evaluated_step}, the latest checkpoint is step {row.step}")
     notes += [f"{row.title}: {note}" for row in rows for note in (read_metrics(row.run_dir) or {}).get("notes", [])]
 
+    rows += read_scored_samples(directory, config.key(), notes)
+
     log.info("sample grids of %d runs (n=%d, seed=%d)", len(rows), config.samples, config.seed)
-    grids = [sample_grid(row.run_dir, config.samples, config.seed, config.padding, row.title) for row in rows]
+    grids = [grid_of(row, config.samples, config.seed, config.padding) for row in rows]
     columns, values = table(rows)
+    metrics = columns[columns.index("steps") + 1 :]
+    groups = seed_groups(rows)
+    seeded = any(len(group.members) > 1 for group in groups)
+    sections = [*(groups_section(groups, metrics) if seeded else []), *trials_sections(directory)]
+    histories = [read_history(row.run_dir) if row.samples is None else {} for row in rows]
+    colour_of = {name: number for number, group in enumerate(groups) for name in group.members}
+    figure = curves_figure([row.title for row in rows], histories, [colour_of[row.name] for row in rows])
     written = [
-        write_markdown(directory / REPORT_MD, directory, columns, values, config.key(), notes, sheet=True),
+        write_markdown(
+            directory / REPORT_MD, directory, columns, values, config.key(), notes, sheet=True, sections=sections,
+            curves=figure is not None,
+        ),
         write_csv(directory / REPORT_CSV, columns, values),
-        save_png(contact_sheet(grids, config.columns, config.padding), directory / CONTACT_SHEET),
     ]
+    if seeded:
+        written.append(write_groups_csv(directory / GROUPS_CSV, groups, metrics))
+    written.append(save_png(contact_sheet(grids, config.columns, config.padding), directory / CONTACT_SHEET))
+    if figure is not None:
+        from genlab.render.plots import save_figure
+
+        written.append(save_figure(figure, directory / CURVES))
     for path in written:
         print(path, file=sys.stdout, flush=True)
     return written
+
+
+def grid_of(row: RunRow, samples: int, seed: int, padding: int) -> np.ndarray:
+    """A run's sample grid, or the first images of a set made elsewhere, titled."""
+    if row.samples is None:
+        return sample_grid(row.run_dir, samples, seed, padding, row.title)
+    try:
+        images = preview(row.samples, samples)
+    except GenlabError as error:
+        log.warning("%s: no preview: %s", row.samples, error)
+        return tile(np.ones((1, 8, 8, 1), np.float32), None, padding, caption=f"{row.title} (no preview)")
+    return tile(images, None, padding, caption=row.title)

@@ -1,0 +1,71 @@
+"""The training curves of many runs from their history.jsonl: one plot per logged metric, one line per
+run, the runs of one seed group in one colour (matplotlib's headless Agg canvas)."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Sequence
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from genlab import rundir
+
+LEFT_OUT = ("step", "images_per_second")  # not curves of the model
+PLOTS_PER_ROW = 3
+MAX_LEGEND = 12  # runs named in the legend; more are drawn but not listed
+LINE_STYLES = ("-", "--", ":", "-.")  # the seeds of one group, told apart
+
+
+def read_history(run_dir: Path) -> dict[str, tuple[list[int], list[float]]]:
+    """Per metric, its steps and values; a step logged again after a resume keeps its last value."""
+    by_step: dict[int, dict[str, float]] = {}
+    try:
+        lines = (run_dir / rundir.HISTORY_FILE).read_text().splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            step = int(entry["step"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short by a kill
+        by_step.setdefault(step, {}).update(
+            {key: float(value) for key, value in entry.items() if key not in LEFT_OUT and isinstance(value, (int, float))}
+        )
+    curves: dict[str, tuple[list[int], list[float]]] = {}
+    for step in sorted(by_step):
+        for key, value in by_step[step].items():
+            steps, values = curves.setdefault(key, ([], []))
+            steps.append(step)
+            values.append(value)
+    return curves
+
+
+def curves_figure(titles: Sequence[str], histories: Sequence[dict], groups: Sequence[int]) -> Figure | None:
+    """One subplot per metric any run logged, one line per run (``groups[i]`` picks run i's colour;
+    the runs of one group get one line style each)."""
+    metrics = list(dict.fromkeys(metric for history in histories for metric in history))
+    if not metrics:
+        return None
+    columns = min(PLOTS_PER_ROW, len(metrics))
+    rows = math.ceil(len(metrics) / columns)
+    figure = Figure(figsize=(4.2 * columns, 3.2 * rows + 0.8), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    colours = [f"C{index % 10}" for index in range(max(groups, default=0) + 1)]
+    styles = [LINE_STYLES[list(groups[:number]).count(group) % len(LINE_STYLES)] for number, group in enumerate(groups)]
+    for position, metric in enumerate(metrics):
+        axes = figure.add_subplot(rows, columns, position + 1)
+        for number, (title, history, group) in enumerate(zip(titles, histories, groups)):
+            if metric in history:
+                steps, values = history[metric]
+                label = title if number < MAX_LEGEND else None
+                axes.plot(steps, values, color=colours[group], linestyle=styles[number], linewidth=1.2, alpha=0.85, label=label)
+        axes.set_title(metric, fontsize="medium")
+        axes.set_xlabel("step")
+        axes.grid(alpha=0.3)
+    handles, labels = figure.axes[0].get_legend_handles_labels()
+    if handles:
+        figure.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)), fontsize="small", frameon=False)
+    return figure
