@@ -181,3 +181,15 @@ def test_every_package_ships_in_the_wheel() -> None:
     listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     packages = {module_name(path) for path in PACKAGE.rglob("__init__.py") if "conf" not in path.relative_to(PACKAGE).parts[:1]}
     assert packages - listed == set()
+
+
+def test_every_conf_group_ships_in_the_wheel() -> None:
+    """Each folder of conf/ holding YAML is a package of the wheel, with its YAML as package data."""
+    import tomllib
+
+    setuptools = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]
+    conf = PACKAGE.parent / "conf"
+    groups = {".".join(("genlab.conf", *path.parent.relative_to(conf).parts)) for path in conf.rglob("*.yaml")}
+    assert "genlab.conf.hparams_search" in groups
+    assert groups - set(setuptools["packages"]) == set()
+    assert {group for group in groups if "*.yaml" not in setuptools["package-data"].get(group, [])} == set()

@@ -33,6 +33,7 @@ def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wheel = next(dist.glob("genlab-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "genlab/conf/train.yaml" in names and "genlab/conf/model/vae.yaml" in names
+    assert "genlab/conf/hparams_search/fashion_vae.yaml" in names
 
     venv = root / "venv"
     run(sys.executable, "-m", "venv", str(venv), cwd=root)

@@ -5,6 +5,10 @@ launching process gets Ctrl-C; jobs that are mid-step would lose their work sinc
 checkpoint. So a job's exit (a config error, a non-finite loss, a stop signal) becomes a
 failed job that Hydra reports once the other jobs have finished, and on Ctrl-C, which reaches
 every worker, the launching process waits while each running job saves and stops.
+
+A search (Hydra's Optuna sweeper) tells a failed job to its study as a failed trial and goes
+on, so there too a job's exit becomes a failed job, unless a stop signal ended it: Ctrl-C
+stops the search.
 """
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from hydra.errors import CompactHydraException
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
+
+from genlab.commands.search import uses_optuna
 
 JOBLIB_LAUNCHER = "hydra_plugins.hydra_joblib_launcher."
 
@@ -43,9 +49,11 @@ def exits_as_failed_jobs(task: Callable[[DictConfig], Any]) -> Callable[[DictCon
             return task(cfg)
         except (SystemExit, KeyboardInterrupt) as stop:
             hydra_config = HydraConfig.get()
-            if hydra_config.mode != RunMode.MULTIRUN or not uses_joblib(hydra_config):
-                raise
             code = stop.code if isinstance(stop, SystemExit) else 128 + signal.SIGINT
+            signalled = isinstance(code, int) and code >= 128
+            goes_on = uses_joblib(hydra_config) or (uses_optuna(hydra_config) and not signalled)
+            if hydra_config.mode != RunMode.MULTIRUN or not goes_on:
+                raise
             if not code:
                 return None
             log_file = Path(hydra_config.runtime.output_dir) / f"{hydra_config.job.name}.log"

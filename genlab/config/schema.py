@@ -411,9 +411,14 @@ class TrainerConfig:
     micro_batches: str = "auto"
     # genlab's replacements of Keras code the networks and optimizers use (genlab.models.kernels)
     hand_written_kernels: list[str] = field(default_factory=lambda: list(HAND_WRITTEN_KERNELS))
+    # a metric of `genlab evaluate` (elbo, fd_domain, mse, ...) the job computes on its run at its end and
+    # returns: what a search (hparams_search=...) optimizes; None = none. genlab.evaluate.objective checks the name.
+    objective: Optional[str] = None
+    objective_n: int = 2000  # samples and test images the objective is evaluated on (genlab evaluate's n)
 
     def __post_init__(self) -> None:
         require(self.steps >= 1, "trainer.steps", "must be >= 1", self.steps)
+        require(self.objective_n >= 4, "trainer.objective_n", "must be >= 4", self.objective_n)
         if self.epochs is not None:
             require_positive("trainer.epochs", self.epochs)
         require(self.batch_size >= 1, "trainer.batch_size", "must be >= 1", self.batch_size)

@@ -76,6 +76,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "d_accuracy_real": ("discriminator accuracy on test images", "{:.4f}"),
     "d_accuracy_fake": ("discriminator accuracy on samples", "{:.4f}"),
 }
+# Every metric an evaluation can give: those on the terminal, and those metrics.json alone holds.
+METRIC_NAMES: tuple[str, ...] = (*LABELS, "d_score_gap")
 
 
 @dataclass
