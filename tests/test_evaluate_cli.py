@@ -126,7 +126,7 @@ def test_sweep_then_report(idx_dataset_args: list[str], tmp_path: Path) -> None:
 
     reported = run_genlab("report", str(sweep), *SMALL, cwd=tmp_path)  # the positional form
     assert reported.returncode == 0, reported.output
-    assert reported.stdout.split() == [str(sweep / name) for name in ("report.md", "report.csv", "contact_sheet.png")]
+    assert reported.stdout.split() == [str(sweep / name) for name in ("report.md", "report.csv", "contact_sheet.png", "curves.png")]
     assert reported.stderr.count("evaluating vae at step 10") == 2
 
     table = [line for line in (sweep / "report.md").read_text().splitlines() if line.startswith("|")]

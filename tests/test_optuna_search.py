@@ -48,6 +48,16 @@ def test_a_search_of_three_trials_returns_each_runs_metric(idx_dataset_args: lis
     best = OmegaConf.load(sweep / "optimization_results.yaml")
     assert best.best_value == max(float(row["value"]) for row in rows)
 
+    # the report lists the trials, the best one named
+    reported = run_genlab("report", str(sweep), "evaluate=false", "samples=4", cwd=tmp_path)
+    assert reported.returncode == 0, reported.output
+    markdown = (sweep / "report.md").read_text()
+    assert "## Optuna search (this directory: 3 trials)" in markdown
+    best_row = max(rows, key=lambda row: float(row["value"]))
+    assert f"Best trial: {best_row['number']}, elbo = {best_row['value']} (beta={best_row['beta']}," in markdown
+    listed = [line for line in markdown.splitlines() if line.startswith("| ") and "COMPLETE" in line]
+    assert [line.split(" | ")[1] for line in listed] == [row["value"] for row in rows]
+
 
 @pytest.mark.slow
 def test_failed_trials_are_rows_and_a_search_without_result_ends_in_one_line(

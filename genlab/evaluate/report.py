@@ -36,6 +36,7 @@ from genlab.evaluate.evaluator import LABELS, is_current, read_metrics
 from genlab.evaluate.external_samples import ARRAY_SUFFIXES, find_scores, preview
 from genlab.evaluate.seed_groups import SEED_KEY, SeedGroup, Summary, better_direction, clear_best, group_runs
 from genlab.files import atomic_path, write_text_atomically
+from genlab.rundir.trials import COLUMNS as TRIAL_FIELDS, COMPLETE, TRIALS_FILE, read_trials
 from genlab.render.grid import save_png, tile
 
 log = logging.getLogger("genlab.report")
@@ -45,7 +46,6 @@ REPORT_CSV = "report.csv"
 GROUPS_CSV = "report_groups.csv"
 CONTACT_SHEET = "contact_sheet.png"
 CURVES = "curves.png"
-TRIALS_CSV = "trials.csv"  # an Optuna search's table of trials, in its sweep directory
 MAX_SIDE_BY_SIDE = 6  # runs in one row of the contact sheet when columns is not set
 HISTORY_KEYS_LEFT_OUT = ("step", "images_per_second")
 
@@ -310,32 +310,28 @@ def write_groups_csv(path: Path, groups: Sequence[SeedGroup], metrics: Sequence[
 
 
 def trials_sections(directory: Path) -> list[str]:
-    """A table per trials.csv at or below ``directory`` (an Optuna search's), best trial first named."""
+    """A table per trials.csv at or below ``directory`` (an Optuna search's), its best trial named."""
     lines: list[str] = []
-    for path in sorted(directory.rglob(TRIALS_CSV)):
+    for path in sorted(directory.rglob(TRIALS_FILE)):
         try:
-            with path.open(newline="") as handle:
-                trials = list(csv.DictReader(handle))
+            trials = read_trials(path.parent)
         except (OSError, csv.Error) as error:
             log.warning("%s: unreadable (%s); left out", path, error)
             continue
         if not trials:
             continue
         trials.sort(key=lambda trial: natural(trial.get("number")))
-        columns = list(trials[0])
+        columns = list(dict.fromkeys(column for trial in trials for column in trial))
         where = str(path.parent.relative_to(directory)) if path.parent != directory else "this directory"
         lines += [f"## Optuna search ({where}: {len(trials)} trials)", ""]
         best = _best_trial(trials)
         if best is not None:
             params = ", ".join(f"{key}={best[key]}" for key in columns if key not in TRIAL_FIELDS)
-            lines += [f"Best trial: {best['number']}, {best.get('objective', 'objective')} = {best['value']} ({params}).", ""]
+            lines += [f"Best trial: {best['number']}, {best.get('objective') or 'objective'} = {best['value']} ({params}).", ""]
         lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         lines += ["| " + " | ".join(str(trial.get(column) or "").replace("|", "\\|") for column in columns) + " |" for trial in trials]
         lines.append("")
     return lines
-
-
-TRIAL_FIELDS = ("number", "value", "objective", "direction", "state", "run")
 
 
 def _best_trial(trials: Sequence[dict[str, str]]) -> dict[str, str] | None:
@@ -345,7 +341,7 @@ def _best_trial(trials: Sequence[dict[str, str]]) -> dict[str, str] | None:
             value = float(trial.get("value") or "nan")
         except ValueError:
             continue
-        if trial.get("state", "COMPLETE") == "COMPLETE" and math.isfinite(value):
+        if trial.get("state", COMPLETE) == COMPLETE and math.isfinite(value):
             done.append((value, trial))
     if not done:
         return None
