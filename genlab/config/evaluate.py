@@ -23,7 +23,7 @@ class EvaluationSettings:
 
     n: int = 10000  # generated samples and test images for FD/KID (at most the test split's size)
     k: int = 100  # importance samples per image for the VAE's negative log-likelihood
-    nll_n: Optional[int] = 1000  # test images for the ELBO and NLL; None = the whole test split
+    nll_n: Optional[int] = 1000  # test images for the importance-weighted NLL (the ELBO takes all); None = all
     seed: int = 0
     features: str = "domain"  # domain | inception | both
     inception_weights: Optional[str] = None  # an InceptionV3 weights file; None = Keras' cache only
