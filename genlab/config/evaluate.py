@@ -12,7 +12,13 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from genlab.config.checks import require, require_choice
-from genlab.config.render import require_plain_numbers, require_path, require_seed
+from genlab.config.render import (
+    PRECISE_BN_IMAGES,
+    require_path,
+    require_plain_numbers,
+    require_precise_bn_images,
+    require_seed,
+)
 
 FEATURE_CHOICES = ("domain", "inception", "both")
 
@@ -31,6 +37,8 @@ class EvaluationSettings:
     kid_subsets: int = 100
     kid_subset_size: int = 1000
     nearest_k: int = 3  # neighbours whose distance makes each feature's ball (precision, recall, density, coverage)
+    precise_bn: bool = True  # batch norm's statistics recomputed from training images first (in memory only)
+    precise_bn_images: int = PRECISE_BN_IMAGES
 
     def __post_init__(self) -> None:
         require_plain_numbers(self)
@@ -45,12 +53,14 @@ class EvaluationSettings:
         require(self.kid_subsets >= 1, "kid_subsets", "must be >= 1", self.kid_subsets)
         require(self.kid_subset_size >= 2, "kid_subset_size", "must be >= 2", self.kid_subset_size)
         require(1 <= self.nearest_k <= 100, "nearest_k", "must be in [1, 100]", self.nearest_k)
+        require_precise_bn_images(self.precise_bn_images)
 
     def key(self) -> dict:
         """The settings that change the numbers (batch_size and where the weights file is do not)."""
         return {
             "n": self.n, "k": self.k, "nll_n": self.nll_n, "seed": self.seed, "features": self.features,
             "kid_subsets": self.kid_subsets, "kid_subset_size": self.kid_subset_size, "nearest_k": self.nearest_k,
+            "precise_bn": self.precise_bn, "precise_bn_images": self.precise_bn_images,
         }
 
 

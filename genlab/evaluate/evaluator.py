@@ -12,6 +12,9 @@
   ``condition_accuracy`` says how often the domain classifier reads a sample as its condition.
 - GAN: the discriminator's accuracy on those test images and samples.
 
+A model with batch norm is evaluated with statistics recomputed from training images first
+(genlab.rundir.precise_bn; ``precise_bn=false`` keeps the checkpoint's running averages).
+
 Every random choice comes from numpy generators seeded by (seed, purpose) and TensorFlow runs with
 deterministic ops, so the same command gives the same numbers. TensorFlow is imported only by
 :class:`Evaluator`, once the command's config and the run directory are known to be good.
@@ -249,10 +252,13 @@ class Evaluator:
 
         from genlab.rundir.saved_run import SavedRun
 
-        run = SavedRun(checkpoint, batch_size=self.settings.batch_size)
+        settings = self.settings
+        run = SavedRun(
+            checkpoint, settings.batch_size, precise_bn=settings.precise_bn, precise_bn_images=settings.precise_bn_images
+        )
+        run.data = data = self._dataset(run.config.dataset)  # before the model: precise batch norm reads it
         model = run.model  # restored before the seed is set, as every evaluation of the run
-        keras.utils.set_random_seed(self.settings.seed)
-        run.data = data = self._dataset(run.config.dataset)
+        keras.utils.set_random_seed(settings.seed)
         num_test = len(data.test_images)
         if num_test < 4:
             raise GenlabError(f"{run.run_dir}: the test split has only {num_test} images; evaluating needs at least 4")
@@ -266,6 +272,10 @@ class Evaluator:
             settings=self.settings.key(),
             counts={"test_images": num_test},
         )
+        if run.batch_norm.note:
+            evaluation.notes.append(run.batch_norm.note)
+        if run.batch_norm.source == "recomputed":
+            evaluation.counts["precise_bn_images"] = run.batch_norm.images
         if model.has_encoder:
             self._reconstruction(run, evaluation)
         if model.has_posterior:

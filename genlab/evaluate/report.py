@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from genlab import rundir
+from genlab.config.render import PRECISE_BN_IMAGES
 from genlab.errors import GenlabError
 from genlab.evaluate.evaluator import LABELS, is_current, read_metrics
 from genlab.files import atomic_path, write_text_atomically
@@ -204,11 +205,14 @@ def contact_sheet(grids: Sequence[np.ndarray], columns: int | None, padding: int
     return tile(cells, min(columns, len(grids)), padding)
 
 
-def sample_grid(run_dir: Path, samples: int, seed: int, padding: int, title: str) -> np.ndarray:
+def sample_grid(
+    run_dir: Path, samples: int, seed: int, padding: int, title: str, precise_bn: bool = True,
+    precise_bn_images: int = PRECISE_BN_IMAGES,
+) -> np.ndarray:
     """The picture of `genlab sample checkpoint=RUN n=samples seed=seed`, with ``title`` above it."""
     from genlab.rundir.saved_run import SavedRun
 
-    run = SavedRun(run_dir)
+    run = SavedRun(run_dir, precise_bn=precise_bn, precise_bn_images=precise_bn_images)
     try:
         images = run.sample(samples, seed)
     except GenlabError as error:  # e.g. an autoencoder whose training data is gone: blank tiles
@@ -257,7 +261,12 @@ def report(config: Any) -> list[Path]:
     notes += [f"{row.title}: {note}" for row in rows for note in (read_metrics(row.run_dir) or {}).get("notes", [])]
 
     log.info("sample grids of %d runs (n=%d, seed=%d)", len(rows), config.samples, config.seed)
-    grids = [sample_grid(row.run_dir, config.samples, config.seed, config.padding, row.title) for row in rows]
+    grids = [
+        sample_grid(
+            row.run_dir, config.samples, config.seed, config.padding, row.title, config.precise_bn, config.precise_bn_images
+        )
+        for row in rows
+    ]
     columns, values = table(rows)
     written = [
         write_markdown(directory / REPORT_MD, directory, columns, values, config.key(), notes, sheet=True),

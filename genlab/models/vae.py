@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from genlab.config.schema import VAEConfig
@@ -57,3 +58,10 @@ class VariationalAutoEncoder(AutoEncoder):
 
     def encode(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         return self.posterior(images, conditions)[0]
+
+    def batch_norm_pass(self, batch: Any, rng: np.random.Generator) -> None:
+        """The encoder on the images, the decoder on codes drawn from their posteriors, as in training."""
+        images, conditions = split_batch(batch)
+        mean, log_variance = self.posterior(images, conditions)
+        noise = tf.constant(rng.standard_normal(tuple(mean.shape)), mean.dtype)
+        self.decoder_logits(mean + tf.exp(0.5 * log_variance) * noise, conditions)
