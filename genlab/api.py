@@ -18,12 +18,18 @@ from typing import Any, Sequence
 import numpy as np
 
 from genlab.errors import ConfigError, GenlabError
-from genlab.rundir.saved_run import BATCH_SIZE, SavedRun
+from genlab.rundir.saved_run import BATCH_SIZE, PRECISE_BN_IMAGES, SavedRun
 
 
-def load_run(path: str | Path, batch_size: int = BATCH_SIZE) -> SavedRun:
-    """A run directory, or one checkpoint ``<run>/checkpoints/ckpt-N``, with its model restored."""
-    run = SavedRun(path, batch_size=batch_size)
+def load_run(
+    path: str | Path, batch_size: int = BATCH_SIZE, precise_bn: bool = True, precise_bn_images: int = PRECISE_BN_IMAGES
+) -> SavedRun:
+    """A run directory, or one checkpoint ``<run>/checkpoints/ckpt-N``, with its model restored.
+
+    As in the commands, batch norm's statistics are recomputed from ``precise_bn_images`` training
+    images (in memory only; ``run.batch_norm`` says what was done) unless ``precise_bn=False``.
+    """
+    run = SavedRun(path, batch_size=batch_size, precise_bn=precise_bn, precise_bn_images=precise_bn_images)
     run.model  # restored now: a checkpoint that does not match its config fails here, not later
     return run
 
@@ -65,12 +71,18 @@ def render_run(run: SavedRun | str | Path, command: str, **keys: Any) -> dict[Pa
 
     if command not in RENDERERS:
         raise ConfigError(f"no render command {command!r}; choose one of {', '.join(RENDERERS)}")
-    path = run.path if isinstance(run, SavedRun) else str(run)
-    job = RenderJob(command, render_config(command, {"checkpoint": path, **keys}))
-    if isinstance(run, SavedRun) and run.path == job.run.path:
+    given = {"checkpoint": str(run)}
+    if isinstance(run, SavedRun):  # the run's batch-norm statistics, unless the keys ask for others
+        given = {"checkpoint": run.path, "precise_bn": run.precise_bn, "precise_bn_images": run.precise_bn_images}
+    job = RenderJob(command, render_config(command, {**given, **keys}))
+    if isinstance(run, SavedRun) and _same_statistics(run, job.run):
         job.run = run  # the model is restored and the data loaded already
     RENDERERS[command](job)
     return {written: read_picture(written) for written in job.written}
+
+
+def _same_statistics(run: SavedRun, other: SavedRun) -> bool:
+    return (run.path, run.precise_bn, run.precise_bn_images) == (other.path, other.precise_bn, other.precise_bn_images)
 
 
 def train_config(overrides: Sequence[str] = ()) -> Any:

@@ -12,9 +12,15 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from genlab.config.checks import require, require_choice
+from genlab.config.render import (
+    PRECISE_BN_IMAGES,
+    require_path,
+    require_plain_numbers,
+    require_precise_bn_images,
+    require_seed,
+)
 from genlab.config.schema import DatasetConfig
 from genlab.errors import ConfigError
-from genlab.config.render import require_plain_numbers, require_path, require_seed
 
 FEATURE_CHOICES = ("domain", "inception", "both")
 
@@ -25,7 +31,7 @@ class EvaluationSettings:
 
     n: int = 10000  # generated samples and test images for FD/KID (at most the test split's size)
     k: int = 100  # importance samples per image for the VAE's negative log-likelihood
-    nll_n: Optional[int] = 1000  # test images for the ELBO and NLL; None = the whole test split
+    nll_n: Optional[int] = 1000  # test images for the importance-weighted NLL (the ELBO takes all); None = all
     seed: int = 0
     features: str = "domain"  # domain | inception | both
     inception_weights: Optional[str] = None  # an InceptionV3 weights file; None = Keras' cache only
@@ -34,6 +40,8 @@ class EvaluationSettings:
     kid_subset_size: int = 1000
     nearest_k: int = 3  # neighbours whose distance makes each feature's ball (precision, recall, density, coverage)
     train_n: Optional[int] = None  # training images searched for each sample's nearest one; None = the whole split
+    precise_bn: bool = True  # batch norm's statistics recomputed from training images first (in memory only)
+    precise_bn_images: int = PRECISE_BN_IMAGES
 
     def __post_init__(self) -> None:
         require_plain_numbers(self)
@@ -50,6 +58,7 @@ class EvaluationSettings:
         require(1 <= self.nearest_k <= 100, "nearest_k", "must be in [1, 100]", self.nearest_k)
         if self.train_n is not None:
             require(self.train_n >= 1, "train_n", "must be >= 1 (or null for the whole training split)", self.train_n)
+        require_precise_bn_images(self.precise_bn_images)
 
     def key(self) -> dict:
         """The settings that change the numbers (batch_size and where the weights file is do not)."""
@@ -57,6 +66,7 @@ class EvaluationSettings:
             "n": self.n, "k": self.k, "nll_n": self.nll_n, "seed": self.seed, "features": self.features,
             "kid_subsets": self.kid_subsets, "kid_subset_size": self.kid_subset_size, "nearest_k": self.nearest_k,
             "train_n": self.train_n,
+            "precise_bn": self.precise_bn, "precise_bn_images": self.precise_bn_images,
         }
 
 

@@ -23,6 +23,7 @@ MAX_SEED = 2**32 - 1  # numpy's and Keras' global seeds are 32-bit
 MAX_IMAGES = 4096  # images in one grid: n, and columns of a grid of them
 MAX_TRAVERSAL_COLUMNS = 256  # values per traversal row; the GIF has about twice as many frames
 CONDITION_KEYS = ("classes", "attributes")  # a conditional model's: which conditions a picture shows
+PRECISE_BN_IMAGES = 1024  # training images batch norm's statistics are recomputed from (genlab.rundir.precise_bn)
 
 
 def require_plain_numbers(config: Any) -> None:
@@ -50,6 +51,10 @@ def require_path(key: str, value: Optional[str]) -> None:
     """A path key, when given, is not empty (an empty path would mean the working directory)."""
     if value is not None:
         require(str(value).strip() != "", key, "must not be empty", value)
+
+
+def require_precise_bn_images(value: int) -> None:
+    require(value >= 1, "precise_bn_images", "must be >= 1", value)
 
 
 def _columns(value: Optional[int], minimum: int = 1, maximum: int = MAX_IMAGES) -> None:
@@ -81,6 +86,10 @@ class RenderConfig:
     out: Optional[str] = None  # output directory; None = <run>/renders/<command>
     seed: int = 0  # every random choice follows it: same seed, same files
     padding: int = 2  # pixels between tiles
+    # batch norm's statistics recomputed from training images before rendering (in memory only);
+    # false: the checkpoint's running averages
+    precise_bn: bool = True
+    precise_bn_images: int = PRECISE_BN_IMAGES
 
     def __post_init__(self) -> None:
         require_plain_numbers(self)
@@ -88,6 +97,7 @@ class RenderConfig:
         require_path("out", self.out)
         require_seed(self.seed)
         require(0 <= self.padding <= 64, "padding", "must be in [0, 64]", self.padding)
+        require_precise_bn_images(self.precise_bn_images)
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """The numbers of one saved run on its test split, written to metrics.json and TensorBoard.
 
 - AE, VAE: reconstruction error (MSE of values in [0, 1], PSNR), per test image, averaged.
-- VAE: ELBO (beta = 1) and the importance-weighted NLL with k samples per image on ``nll_n`` test
-  images (see genlab.metrics.elbo for the likelihoods), per-dimension KL and active dimensions.
+- VAE: ELBO (beta = 1, one posterior sample per image) on the whole test split, and the
+  importance-weighted NLL with k samples per image on ``nll_n`` of those images (see
+  genlab.metrics.elbo for the likelihoods), per-dimension KL and active dimensions.
 - Every model: Fréchet distance and KID between ``n`` generated samples and ``n`` test images in
   the domain classifier's and/or InceptionV3's feature space (genlab.metrics.features), and in the
   same features precision, recall, density and coverage (genlab.metrics.manifold), which tell
@@ -10,6 +11,9 @@
 - A conditional model: its samples take conditions drawn from the training images', and
   ``condition_accuracy`` says how often the domain classifier reads a sample as its condition.
 - GAN: the discriminator's accuracy on those test images and samples.
+
+A model with batch norm is evaluated with statistics recomputed from training images first
+(genlab.rundir.precise_bn; ``precise_bn=false`` keeps the checkpoint's running averages).
 
 Every random choice comes from numpy generators seeded by (seed, purpose) and TensorFlow runs with
 deterministic ops, so the same command gives the same numbers. TensorFlow is imported only by
@@ -42,7 +46,10 @@ METRICS_FILE = "metrics.json"
 TENSORBOARD_PREFIX = "eval/"
 ACTIVE_KL = 0.01  # nats: a latent dimension whose mean KL is above this carries information
 # independent random streams, so adding a metric never changes another one's numbers
-STREAMS = {"test_subset": 1, "samples": 2, "likelihood_subset": 3, "likelihood_noise": 4, "kid": 5, "train_subset": 6}
+STREAMS = {
+    "test_subset": 1, "samples": 2, "likelihood_subset": 3, "likelihood_noise": 4, "kid": 5, "elbo_noise": 6,
+    "train_subset": 7,
+}
 
 # metric name -> (label on the terminal, format)
 LABELS: dict[str, tuple[str, str]] = {
@@ -160,17 +167,20 @@ def format_table(evaluation: "Evaluation | SamplesEvaluation") -> str:
             f"{evaluation.model} on {evaluation.dataset}, step {evaluation.step} "
             f"({evaluation.run_dir / evaluation.checkpoint})"
         )
-    k = evaluation.settings["k"]
+    counts = evaluation.counts
+    nll_subset = f"importance-weighted k={evaluation.settings['k']}, {counts.get('nll_images', '?')} test images"
     rows = [
-        (label.replace("importance-weighted", f"importance-weighted k={k}"), fmt.format(evaluation.metrics[name]))
+        (label.replace("importance-weighted", nll_subset), fmt.format(evaluation.metrics[name]))
         for name, (label, fmt) in LABELS.items()
         if name in evaluation.metrics
     ]
     width = max(len(label) for label, _ in rows) if rows else 0
-    counts = evaluation.counts
     described = [f"{counts['test_images']} test images"]
-    if "likelihood_images" in counts:
-        described.append(f"ELBO and NLL on {counts['likelihood_images']} of them")
+    if "nll_images" in counts:
+        described.append(
+            f"ELBO on {counts['elbo_images']} test images; "
+            f"NLL (k={evaluation.settings['k']}) on {counts['nll_images']} of them"
+        )
     if "fd_images" in counts:
         described.append(
             f"FD, KID, precision/recall (k={counts.get('nearest_k', '?')}), density/coverage: "
@@ -271,10 +281,13 @@ class Evaluator:
 
         from genlab.rundir.saved_run import SavedRun
 
-        run = SavedRun(checkpoint, batch_size=self.settings.batch_size)
+        settings = self.settings
+        run = SavedRun(
+            checkpoint, settings.batch_size, precise_bn=settings.precise_bn, precise_bn_images=settings.precise_bn_images
+        )
+        run.data = data = self._dataset(run.config.dataset)  # before the model: precise batch norm reads it
         model = run.model  # restored before the seed is set, as every evaluation of the run
-        keras.utils.set_random_seed(self.settings.seed)
-        run.data = data = self._dataset(run.config.dataset)
+        keras.utils.set_random_seed(settings.seed)
         num_test = len(data.test_images)
         if num_test < 4:
             raise GenlabError(f"{run.run_dir}: the test split has only {num_test} images; evaluating needs at least 4")
@@ -288,6 +301,10 @@ class Evaluator:
             settings=self.settings.key(),
             counts={"test_images": num_test},
         )
+        if run.batch_norm.note:
+            evaluation.notes.append(run.batch_norm.note)
+        if run.batch_norm.source == "recomputed":
+            evaluation.counts["precise_bn_images"] = run.batch_norm.images
         if model.has_encoder:
             self._reconstruction(run, evaluation)
         if model.has_posterior:
@@ -350,7 +367,7 @@ class Evaluator:
         evaluation.metrics["psnr"] = float(psnr_per_image(mse).mean())
 
     def _likelihood(self, run: "SavedRun", evaluation: Evaluation) -> None:
-        from genlab.metrics.elbo import bounds_from_log_weights, importance_log_weights, kl_per_dimension
+        from genlab.metrics.elbo import bounds_from_log_weights, kl_per_dimension
 
         model, settings, test_images = run.model, self.settings, run.data.test_images
         test_conditions = run.conditions("test")
@@ -367,29 +384,42 @@ class Evaluator:
             log.warning("%s", note)
             evaluation.notes.append(note)
 
+        # The ELBO takes one posterior sample per image, so it covers the whole split cheaply; the
+        # importance-weighted NLL takes k, on the nll_n subset.
         count = len(test_images) if settings.nll_n is None else min(settings.nll_n, len(test_images))
+        log.info("ELBO on %d test images; NLL on %d of them, %d importance samples each", len(test_images), count, settings.k)
         subset = _subset(self._rng("likelihood_subset"), len(test_images), count)
-        images = test_images[subset]
-        log.info("ELBO and NLL: %d test images x %d importance samples", count, settings.k)
-        weights = importance_log_weights(
-            images,
-            run.scaled,
-            model.posterior,
-            model.decoder_logits,
-            model.reconstruction_loss,
-            settings.k,
-            self._rng("likelihood_noise"),
-            settings.batch_size,
-            conditions=None if test_conditions is None else test_conditions[subset],
-        )
-        elbo, log_likelihood = bounds_from_log_weights(weights)
+        elbo = bounds_from_log_weights(self._log_weights(run, test_images, test_conditions, 1, "elbo_noise"))[0]
+        subset_conditions = None if test_conditions is None else test_conditions[subset]
+        weights = self._log_weights(run, test_images[subset], subset_conditions, settings.k, "likelihood_noise")
+        log_likelihood = bounds_from_log_weights(weights)[1]
         dimensions = math.prod(run.data.image_shape) * math.log(2.0)
-        evaluation.counts["likelihood_images"] = count
+        evaluation.counts["elbo_images"] = len(test_images)
+        evaluation.counts["nll_images"] = count
         evaluation.metrics["elbo"] = float(elbo.mean())
         evaluation.metrics["elbo_bits_per_dim"] = float(-elbo.mean() / dimensions)
         evaluation.metrics["nll"] = float(-log_likelihood.mean())
         evaluation.metrics["nll_stderr"] = float(log_likelihood.std(ddof=1) / math.sqrt(count)) if count > 1 else 0.0
         evaluation.metrics["nll_bits_per_dim"] = float(-log_likelihood.mean() / dimensions)
+
+    def _log_weights(
+        self, run: "SavedRun", images: Any, conditions: np.ndarray | None, k: int, stream: str
+    ) -> np.ndarray:
+        """(N, k) log importance weights of the images (genlab.metrics.elbo), noise from ``stream``."""
+        from genlab.metrics.elbo import importance_log_weights
+
+        model = run.model
+        return importance_log_weights(
+            images,
+            run.scaled,
+            model.posterior,
+            model.decoder_logits,
+            model.reconstruction_loss,
+            k,
+            self._rng(stream),
+            self.settings.batch_size,
+            conditions=conditions,
+        )
 
     def generated_samples(self, run: "SavedRun") -> tuple[np.ndarray, np.ndarray | None]:
         """The samples the run is scored on, as uint8 images (the PNG files a user saves of them), and

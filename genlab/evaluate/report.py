@@ -30,6 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from genlab import rundir
+from genlab.config.render import PRECISE_BN_IMAGES
 from genlab.errors import GenlabError
 from genlab.evaluate.curves import curves_figure, read_history
 from genlab.evaluate.evaluator import LABELS, is_current, read_metrics
@@ -364,11 +365,14 @@ def contact_sheet(grids: Sequence[np.ndarray], columns: int | None, padding: int
     return tile(cells, min(columns, len(grids)), padding)
 
 
-def sample_grid(run_dir: Path, samples: int, seed: int, padding: int, title: str) -> np.ndarray:
+def sample_grid(
+    run_dir: Path, samples: int, seed: int, padding: int, title: str, precise_bn: bool = True,
+    precise_bn_images: int = PRECISE_BN_IMAGES,
+) -> np.ndarray:
     """The picture of `genlab sample checkpoint=RUN n=samples seed=seed`, with ``title`` above it."""
     from genlab.rundir.saved_run import SavedRun
 
-    run = SavedRun(run_dir)
+    run = SavedRun(run_dir, precise_bn=precise_bn, precise_bn_images=precise_bn_images)
     try:
         images = run.sample(samples, seed)
     except GenlabError as error:  # e.g. an autoencoder whose training data is gone: blank tiles
@@ -419,7 +423,7 @@ def report(config: Any) -> list[Path]:
     rows += read_scored_samples(directory, config.key(), notes)
 
     log.info("sample grids of %d runs (n=%d, seed=%d)", len(rows), config.samples, config.seed)
-    grids = [grid_of(row, config.samples, config.seed, config.padding) for row in rows]
+    grids = [grid_of(row, config) for row in rows]
     columns, values = table(rows)
     metrics = columns[columns.index("steps") + 1 :]
     groups = seed_groups(rows)
@@ -447,12 +451,15 @@ def report(config: Any) -> list[Path]:
     return written
 
 
-def grid_of(row: RunRow, samples: int, seed: int, padding: int) -> np.ndarray:
+def grid_of(row: RunRow, config: Any) -> np.ndarray:
     """A run's sample grid, or the first images of a set made elsewhere, titled."""
+    padding = config.padding
     if row.samples is None:
-        return sample_grid(row.run_dir, samples, seed, padding, row.title)
+        return sample_grid(
+            row.run_dir, config.samples, config.seed, padding, row.title, config.precise_bn, config.precise_bn_images
+        )
     try:
-        images = preview(row.samples, samples)
+        images = preview(row.samples, config.samples)
     except GenlabError as error:
         log.warning("%s: no preview: %s", row.samples, error)
         return tile(np.ones((1, 8, 8, 1), np.float32), None, padding, caption=f"{row.title} (no preview)")

@@ -36,19 +36,28 @@ LogitsFunction = Callable[..., tf.Tensor]
 PosteriorFunction = Callable[..., "tuple[tf.Tensor, tf.Tensor]"]
 
 
+def log_likelihood_of_error(kind: str, error: tf.Tensor, values: int) -> tf.Tensor:
+    """log p(x|z) of an image of ``values`` values from its reconstruction error summed over them: the
+    Bernoulli NLL (bce) or the squared error (mse), as the models train with (genlab.models.ae)."""
+    if kind == "bce":
+        return -error
+    if kind == "mse":
+        return -error / (2.0 * GAUSSIAN_VARIANCE) - 0.5 * values * (LOG_2PI + math.log(GAUSSIAN_VARIANCE))
+    raise ValueError(f"unknown likelihood {kind!r}; known: {', '.join(LIKELIHOODS)}")
+
+
 def log_likelihood(images: tf.Tensor, logits: tf.Tensor, kind: str) -> tf.Tensor:
     """log p(x|z) per image (summed over its values) of images in [0, 1]."""
     images = tf.cast(images, tf.float32)
     logits = tf.cast(logits, tf.float32)
     if kind == "bce":
-        per_value = -tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=logits)
+        per_value = tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=logits)
     elif kind == "mse":
-        per_value = -tf.square(images - tf.sigmoid(logits)) / (2.0 * GAUSSIAN_VARIANCE) - 0.5 * (
-            LOG_2PI + math.log(GAUSSIAN_VARIANCE)
-        )
+        per_value = tf.square(images - tf.sigmoid(logits))
     else:
         raise ValueError(f"unknown likelihood {kind!r}; known: {', '.join(LIKELIHOODS)}")
-    return tf.reduce_sum(tf.reshape(per_value, [tf.shape(per_value)[0], -1]), axis=1)
+    per_image = tf.reshape(per_value, [tf.shape(per_value)[0], -1])
+    return log_likelihood_of_error(kind, tf.reduce_sum(per_image, axis=1), int(per_image.shape[1]))
 
 
 def log_normal(values: tf.Tensor, mean: tf.Tensor, log_variance: tf.Tensor) -> tf.Tensor:

@@ -117,6 +117,21 @@ class GenerativeModel:
     def reconstruct(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         return with_conditions(self.decode, with_conditions(self.encode, images, conditions), conditions)
 
+    def batch_norm_pass(self, batch: Any, rng: np.random.Generator) -> None:
+        """Run every network the commands use once on a training batch, with the inputs training gives it;
+        precise batch norm (genlab.models.precise_batch_norm) pools batch norm's statistics over these passes.
+
+        By default: the encoder and decoder of a reconstruction (the decoder of prior codes for a model
+        without an encoder), and the discriminator on the images.
+        """
+        images, conditions = split_batch(batch)
+        if self.has_encoder:
+            with_conditions(self.reconstruct, images, conditions)
+        elif self.has_prior and self.prior_ready():
+            with_conditions(self.decode, self.prior_codes(rng, int(images.shape[0])), conditions)
+        if self.has_discriminator:
+            with_conditions(self.discriminate, images, conditions)
+
     def to_display(self, images: tf.Tensor) -> tf.Tensor:
         low, high = self.pixel_range
         return tf.clip_by_value((tf.cast(images, tf.float32) - low) / (high - low), 0.0, 1.0)

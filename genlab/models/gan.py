@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from genlab.config.schema import GANConfig
@@ -150,6 +151,15 @@ class GAN(GenerativeModel):
     def sampling_generator(self) -> keras.Model:
         """The network pictures and evaluation use: the weights' moving average when there is one."""
         return self.generator_ema if self.generator_ema is not None else self.generator
+
+    def batch_norm_pass(self, batch: Any, rng: np.random.Generator) -> None:
+        """The sampling generator on prior codes, and the discriminator on the images and on those fakes
+        (separately, as in training), under the images' conditions."""
+        images, conditions = split_batch(batch)
+        codes = self.prior_codes(rng, int(images.shape[0]))
+        fakes = tf.tanh(call_network(self.sampling_generator, codes, conditions, training=False))
+        self.discriminate(images, conditions)
+        self.discriminate(fakes, conditions)
 
     def decode(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         return self.to_display(tf.tanh(call_network(self.sampling_generator, codes, conditions, training=False)))

@@ -1,11 +1,14 @@
 """Variational autoencoder with a beta-weighted KL term (beta=1: the plain VAE)."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
 from genlab.config.schema import VAEConfig
+from genlab.metrics.elbo import log_likelihood_of_error
 from genlab.models.ae import AutoEncoder, reconstruction_error
 from genlab.models.base import call_network, split_batch
 
@@ -40,7 +43,10 @@ class VariationalAutoEncoder(AutoEncoder):
         reconstruction = tf.reduce_mean(reconstruction_error(self.config.reconstruction_loss, images, logits))
         kl = tf.reduce_mean(tf.reduce_sum(kl_to_standard_normal(mean, log_variance), axis=-1))
         loss = self.weighted_reconstruction(reconstruction) + self.config.beta * kl
-        return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": -(reconstruction + kl)}
+        # the ELBO under the likelihood genlab evaluate scores with (a Gaussian of variance 1/2 for mse)
+        values = math.prod(self.image_shape)
+        log_likelihood = log_likelihood_of_error(self.config.reconstruction_loss, reconstruction, values)
+        return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": log_likelihood - kl}
 
     @property
     def reconstruction_loss(self) -> str:
@@ -52,3 +58,10 @@ class VariationalAutoEncoder(AutoEncoder):
 
     def encode(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         return self.posterior(images, conditions)[0]
+
+    def batch_norm_pass(self, batch: Any, rng: np.random.Generator) -> None:
+        """The encoder on the images, the decoder on codes drawn from their posteriors, as in training."""
+        images, conditions = split_batch(batch)
+        mean, log_variance = self.posterior(images, conditions)
+        noise = tf.constant(rng.standard_normal(tuple(mean.shape)), mean.dtype)
+        self.decoder_logits(mean + tf.exp(0.5 * log_variance) * noise, conditions)

@@ -3,8 +3,10 @@ model called on numpy arrays, in batches.
 
 ``SavedRun(path)`` reads only the run's files; the model is restored, and the data set loaded,
 when first asked for, so a wrong path or a command that needs no model stays fast and
-imports no TensorFlow. Images go in as uint8 (N, H, W, C) and come out as display images,
-float32 in [0, 1]; codes are float32 (N, latent_dim).
+imports no TensorFlow. A restored model with batch norm gets statistics recomputed from a fixed
+set of training images (genlab.rundir.precise_bn), in memory only, unless ``precise_bn=False``.
+Images go in as uint8 (N, H, W, C) and come out as display images, float32 in [0, 1]; codes are
+float32 (N, latent_dim).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 
 from genlab import rundir
 from genlab.errors import GenlabError
+from genlab.rundir.precise_bn import PRECISE_BN_IMAGES, BatchNormStatistics, recompute_batch_statistics
 from genlab.rundir.restore import find_checkpoint, load_run_config
 
 if TYPE_CHECKING:
@@ -61,13 +64,23 @@ def with_conditions(method: Callable[..., Any], inputs: Any, conditions: Any) ->
 class SavedRun:
     """One run directory (or one of its checkpoints), ready to encode, decode and sample."""
 
-    def __init__(self, checkpoint: str | Path, batch_size: int = BATCH_SIZE, data: "ImageSet | None" = None):
+    def __init__(
+        self,
+        checkpoint: str | Path,
+        batch_size: int = BATCH_SIZE,
+        data: "ImageSet | None" = None,
+        precise_bn: bool = True,
+        precise_bn_images: int = PRECISE_BN_IMAGES,
+    ):
         self.path = str(checkpoint)  # as given: a run directory falls back past a damaged checkpoint
         self.run_dir, self.checkpoint = find_checkpoint(self.path)
         self.config = load_run_config(self.run_dir)
         self.info = rundir.load_run_info(self.run_dir)
         self.step = rundir.checkpoint_number(self.checkpoint)
         self.batch_size = batch_size
+        self.precise_bn = precise_bn
+        self.precise_bn_images = precise_bn_images
+        self.batch_norm: BatchNormStatistics | None = None  # known once the model is restored
         self._model: GenerativeModel | None = None
         self._data = data
 
@@ -88,6 +101,7 @@ class SavedRun:
             restored = restore_run(self.path)
             self._model, self.step, self.checkpoint = restored.model, restored.step, restored.checkpoint
             log.info("%s model at step %d from %s", restored.model.name, restored.step, restored.checkpoint)
+            self.batch_norm = recompute_batch_statistics(self, self.precise_bn_images if self.precise_bn else None)
         return self._model
 
     @property

@@ -10,6 +10,7 @@ import math
 import keras
 import tensorflow as tf
 
+from genlab.metrics.elbo import log_likelihood_of_error
 from genlab.models.ae import reconstruction_error
 from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients, replica_share
 from genlab.models.micro_batches import mean_over_parts
@@ -67,7 +68,9 @@ class MLPVAE(GenerativeModel):
         reconstruction = tf.reduce_mean(reconstruction_error(self.config.reconstruction_loss, images, logits))
         kl = tf.reduce_mean(tf.reduce_sum(kl_to_standard_normal(mean, log_variance), axis=-1))
         loss = reconstruction + self.config.beta * kl
-        return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": -(reconstruction + kl)}
+        values = math.prod(self.image_shape)
+        log_likelihood = log_likelihood_of_error(self.config.reconstruction_loss, reconstruction, values)
+        return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": log_likelihood - kl}
 
     def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
         with tf.GradientTape() as tape:
