@@ -78,7 +78,7 @@ def test_an_unknown_objective_is_one_line_naming_the_choices(tmp_path: Path) -> 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert result.stderr.startswith("genlab: error: trainer.objective must be one of mse, psnr, elbo,")
-    assert "fd_domain" in result.stderr and "d_score_gap" in result.stderr and "(got 'foo')" in result.stderr
+    assert "fd_X" in result.stderr and "X = domain or inception" in result.stderr and "d_score_gap" in result.stderr and "(got 'foo')" in result.stderr
     assert not (tmp_path / "outputs").exists()
 
 

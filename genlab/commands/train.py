@@ -20,7 +20,7 @@ from genlab.config.store import register_schemas
 from genlab.data import load_dataset
 from genlab.data.conditions import describe_condition, model_condition_names
 from genlab.errors import GenlabError
-from genlab.evaluate.objective import check_model_gives, check_objective_name, evaluate_objective, objective_settings
+from genlab.evaluate.objective import check_model_gives, evaluate_objective, objective_settings
 from genlab.files import failed_file
 from genlab.native_output import import_tensorflow_quietly
 from genlab.commands.parallel_sweep import exits_as_failed_jobs
@@ -97,7 +97,6 @@ def _train_run(cfg: DictConfig) -> tuple[Path, Any]:
         try:
             prepared = prepare_run(cfg, run_dir, list(HydraConfig.get().overrides.task))
             config = prepared.config
-            check_objective_name(config.trainer.objective)
             check_search_has_objective(config.trainer.objective)
             # A finished run (e.g. a sweep run again) ends before TensorFlow is imported, and before
             # the data is read unless its length is in epochs.

@@ -15,6 +15,7 @@ from typing import Any, Optional
 from omegaconf import MISSING
 
 from genlab.config.checks import require, require_choice, require_positive, require_whole_numbers
+from genlab.config.metrics import METRIC_NAMES, metric_choices
 from genlab.errors import ConfigError
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "swish", "tanh")
@@ -419,6 +420,8 @@ class TrainerConfig:
     def __post_init__(self) -> None:
         require(self.steps >= 1, "trainer.steps", "must be >= 1", self.steps)
         require(self.objective_n >= 4, "trainer.objective_n", "must be >= 4", self.objective_n)
+        if self.objective is not None:
+            require(self.objective in METRIC_NAMES, "trainer.objective", f"must be one of {metric_choices()}", self.objective)
         if self.epochs is not None:
             require_positive("trainer.epochs", self.epochs)
         require(self.batch_size >= 1, "trainer.batch_size", "must be >= 1", self.batch_size)

@@ -12,10 +12,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from genlab.config.checks import require_choice
 from genlab.config.evaluate import EvaluationSettings
 from genlab.errors import ConfigError, GenlabError
-from genlab.evaluate.evaluator import METRIC_NAMES, is_current, read_metrics
+from genlab.config.metrics import METRIC_NAMES
+from genlab.evaluate.evaluator import is_current, read_metrics
 
 log = logging.getLogger("genlab.objective")
 
@@ -34,12 +34,6 @@ WHAT_IS_MISSING = {
     "has_discriminator": "no discriminator",
     "has_condition": "no condition",
 }
-
-
-def check_objective_name(name: str | None) -> None:
-    """A ConfigError naming trainer.objective and the metrics it can be, unless ``name`` is one (or None)."""
-    if name is not None:
-        require_choice("trainer.objective", name, METRIC_NAMES)
 
 
 def check_model_gives(name: str | None, model_name: str, model_class: type, conditional: bool) -> None:

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
 from genlab.config.render import PRECISE_BN_IMAGES
 from genlab.errors import GenlabError
 
-if TYPE_CHECKING:
-    from genlab.rundir.saved_run import SavedRun
 
 log = logging.getLogger("genlab.run")
 
@@ -49,7 +47,7 @@ def usable_count(available: int, wanted: int, batch_size: int) -> tuple[int, int
     return count - count % batch_size, batch_size
 
 
-def _batches(run: "SavedRun", indices: np.ndarray, batch_size: int) -> Iterator[Any]:
+def _batches(run: Any, indices: np.ndarray, batch_size: int) -> Iterator[Any]:
     conditions = run.conditions("train")
     for start in range(0, len(indices), batch_size):
         chosen = np.sort(indices[start : start + batch_size])  # sorted: on-disk records are read in order
@@ -57,9 +55,9 @@ def _batches(run: "SavedRun", indices: np.ndarray, batch_size: int) -> Iterator[
         yield images if conditions is None else (images, conditions[chosen])
 
 
-def recompute_batch_statistics(run: "SavedRun", images: int | None) -> BatchNormStatistics:
+def recompute_batch_statistics(run: Any, images: int | None) -> BatchNormStatistics:
     """Recompute the statistics of the run's model from ``images`` training images (None: keep the
-    checkpoint's), and say so once in the log."""
+    checkpoint's), and say so once in the log. ``run`` is a SavedRun (typed Any: saved_run imports this module)."""
     from genlab.models.precise_batch_norm import batch_norm_layers, recompute_batch_norm
 
     model = run.model
