@@ -44,3 +44,14 @@ def test_directions() -> None:
     assert [better_direction(name) for name in ("fd_inception", "kid_domain", "mse", "nll", "elbo_bits_per_dim")] == [-1] * 5
     assert [better_direction(name) for name in ("elbo", "psnr", "precision_domain", "coverage_inception")] == [1] * 4
     assert [better_direction(name) for name in ("kid_domain_std", "nll_stderr", "density_domain", "nn_ratio_domain", "kl")] == [0] * 5
+
+
+def test_groups_measured_on_other_data_are_not_ranked_against_each_other() -> None:
+    from genlab.evaluate.report import groups_section
+
+    groups = sweep({("1", "0"): 10.0, ("1", "1"): 11.0, ("4", "0"): 20.0, ("4", "1"): 21.0})
+    assert "- fd_domain: **beta=1 (by 10" in "\n".join(groups_section(groups, ["fd_domain"]))
+    groups[0].data, groups[1].data = "fashion_mnist 32x32x1", "fashion_mnist 28x28x1"
+    text = "\n".join(groups_section(groups, ["fd_domain"]))
+    assert "measured on different data (fashion_mnist 32x32x1: beta=1; fashion_mnist 28x28x1: beta=4)" in text
+    assert "**" not in text  # no best named: each data has one group

@@ -61,6 +61,7 @@ class Evaluation:
     model: str
     dataset: str
     settings: dict
+    image_shape: list[int] = field(default_factory=list)  # the test images' (H, W, C): numbers compare only within one
     counts: dict[str, int] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     kl_per_dimension: list[float] | None = None
@@ -79,6 +80,7 @@ class SamplesEvaluation:
     samples: Path
     dataset: str
     settings: dict
+    image_shape: list[int] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -265,6 +267,7 @@ class Evaluator:
             model=model.name,
             dataset=data.name,
             settings=self.settings.key(),
+            image_shape=[int(side) for side in data.image_shape],
             counts={"test_images": num_test},
         )
         if run.batch_norm.note:
@@ -302,7 +305,10 @@ class Evaluator:
         source = Path(path).expanduser().resolve()
         log.info("scoring %d images from %s against %d %s test images", len(samples), source, len(data.test_images), data.name)
         evaluation = SamplesEvaluation(
-            samples=source, dataset=data.name, settings=self.settings.key(),
+            samples=source,
+            dataset=data.name,
+            settings=self.settings.key(),
+            image_shape=[int(side) for side in data.image_shape],
             counts={"test_images": len(data.test_images), "images_given": len(samples)},
         )
         self._score_samples(data, dataset_config, samples, evaluation)

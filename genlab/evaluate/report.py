@@ -35,7 +35,7 @@ from genlab.errors import GenlabError
 from genlab.evaluate.curves import curves_figure, read_history
 from genlab.evaluate.evaluator import LABELS, is_current, read_metrics
 from genlab.evaluate.external_samples import ARRAY_SUFFIXES, find_scores, preview
-from genlab.evaluate.seed_groups import SEED_KEY, SeedGroup, Summary, better_direction, clear_best, group_runs
+from genlab.evaluate.seed_groups import SeedGroup, Summary, better_direction, by_data, clear_best, group_runs
 from genlab.files import atomic_path, write_text_atomically
 from genlab.rundir.trials import COLUMNS as TRIAL_FIELDS, COMPLETE, TRIALS_FILE, read_trials
 from genlab.render.grid import save_png, tile
@@ -62,6 +62,7 @@ class RunRow:
     evaluated_step: int | None = None
     title: str = ""
     samples: Path | None = None  # images made elsewhere (no run): where they are
+    data: str = ""  # what its metrics were measured on, e.g. "fashion_mnist 32x32x1" ("" before evaluation)
 
 
 # ----------------------------------------------------------------------------- reading runs
@@ -123,6 +124,7 @@ def read_rows(directory: Path, runs: Sequence[Path]) -> list[RunRow]:
         if saved is not None:
             row.metrics = {key: float(value) for key, value in saved["metrics"].items()}
             row.evaluated_step = saved.get("step")
+            row.data = measured_on(saved, row.run_dir)
         row.title = ", ".join(f"{key}={row.overrides[key]}" for key in varying if key in row.overrides) or row.name
     rows.sort(key=lambda row: (tuple(natural(row.overrides.get(key)) for key in varying), row.name))
     return rows
@@ -139,7 +141,9 @@ def read_scored_samples(directory: Path, settings: dict, notes: list[str]) -> li
         except ValueError:
             name = str(source)
         metrics = {key: float(value) for key, value in data["metrics"].items() if isinstance(value, (int, float))}
-        rows.append(RunRow(path.parent, name, {}, metrics=metrics, title=f"{name} (images made elsewhere)", samples=source))
+        rows.append(
+            RunRow(path.parent, name, {}, metrics=metrics, title=f"{name} (images made elsewhere)", samples=source, data=measured_on(data))
+        )
         if data.get("settings") != settings:
             saved = data.get("settings") or {}
             changed = sorted(key for key in settings if key not in saved or saved[key] != settings[key])
@@ -148,6 +152,18 @@ def read_scored_samples(directory: Path, settings: dict, notes: list[str]) -> li
                 f"genlab evaluate samples={source} and this report's settings to compare"
             )
     return rows
+
+
+def measured_on(saved: dict, run_dir: Path | None = None) -> str:
+    """The data set and image size a metrics.json was computed on ("fashion_mnist 32x32x1"); a run's
+    image size is also in its run_info.json (for metrics written before they named it)."""
+    shape = saved.get("image_shape") or []
+    if not shape and run_dir is not None:
+        try:
+            shape = rundir.load_run_info(run_dir).get("image_shape") or []
+        except GenlabError:
+            shape = []
+    return " ".join(part for part in (str(saved.get("dataset", "")), "x".join(map(str, shape))) if part)
 
 
 def scored_images(scores: Path, recorded: Path) -> Path:
@@ -169,9 +185,10 @@ def table(rows: Sequence[RunRow]) -> tuple[list[str], list[list[Any]]]:
     training = list(dict.fromkeys(key for row in rows for key in row.training))
     present = {key for row in rows for key in row.metrics}
     metrics = [key for key in LABELS if key in present] + sorted(present - set(LABELS))
-    columns = ["run", *varying, "steps", *training, *metrics]
+    data = ["data"] if len({row.data for row in rows}) > 1 else []  # numbers of other data do not compare
+    columns = ["run", *varying, *data, "steps", *training, *metrics]
     values = [
-        [row.name, *(row.overrides.get(key) for key in varying), row.step,
+        [row.name, *(row.overrides.get(key) for key in varying), *([row.data] if data else []), row.step,
          *(row.training.get(key) for key in training), *(row.metrics.get(key) for key in metrics)]
         for row in rows
     ]
@@ -254,7 +271,11 @@ def seed_groups(rows: Sequence[RunRow]) -> list[SeedGroup]:
     overrides = [row.overrides if row.samples is None else {"samples": row.name} for row in rows]
     values = [{**row.training, **row.metrics} for row in rows]
     varying = varying_keys([row.overrides for row in rows if row.samples is None])
-    return group_runs([row.name for row in rows], overrides, values, [*varying, "samples"])
+    groups = group_runs([row.name for row in rows], overrides, values, [*varying, "samples"])
+    data_of = {row.name: row.data for row in rows}
+    for group in groups:
+        group.data = data_of[group.members[0]]
+    return groups
 
 
 def _summary_cell(found: Summary | None, metric: str, size: int) -> str:
@@ -281,8 +302,22 @@ def groups_section(groups: Sequence[SeedGroup], metrics: Sequence[str]) -> list[
         cells = [group.label.replace("|", "\\|"), f"{len(group.members)} ({', '.join(group.seeds)})"]
         cells += [_summary_cell(group.summaries.get(metric), metric, len(group.members)) for metric in metrics]
         lines.append("| " + " | ".join(cells) + " |")
-    verdicts = [(metric, *clear_best(groups, metric)) for metric in metrics if better_direction(metric)]
-    verdicts = [(metric, best, reason) for metric, best, reason in verdicts if reason]
+    parts = by_data(groups)
+    if len(parts) > 1:
+        described = "; ".join(f"{data or 'not evaluated'}: {', '.join(group.label for group in part)}" for data, part in parts.items())
+        lines += [
+            "",
+            f"The groups were measured on different data ({described}): their numbers do not compare across "
+            "that line (FD and precision/recall in another classifier's features, likelihoods of other pixels), "
+            "so a best group is named only among those measured on the same data.",
+        ]
+    verdicts = [
+        (metric, data, *clear_best(part, metric))
+        for data, part in parts.items()
+        for metric in metrics
+        if better_direction(metric)
+    ]
+    verdicts = [(metric, data, best, reason) for metric, data, best, reason in verdicts if reason]
     if verdicts:
         lines += [
             "",
@@ -290,7 +325,10 @@ def groups_section(groups: Sequence[SeedGroup], metrics: Sequence[str]) -> list[
             "standard deviations added:",
             "",
         ]
-        lines += [f"- {metric}: {'**' + reason + '**' if best is not None else reason}" for metric, best, reason in verdicts]
+        lines += [
+            f"- {metric}{f' ({data})' if len(parts) > 1 else ''}: {'**' + reason + '**' if best is not None else reason}"
+            for metric, data, best, reason in verdicts
+        ]
     return [*lines, ""]
 
 

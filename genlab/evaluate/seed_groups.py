@@ -48,6 +48,7 @@ class SeedGroup:
     members: list[str]  # the run names, in order
     seeds: list[str]
     summaries: dict[str, Summary] = field(default_factory=dict)
+    data: str = ""  # what its numbers were measured on (data set and image size): only those compare
 
 
 def summary(values: Sequence[float]) -> Summary | None:
@@ -85,7 +86,8 @@ def group_runs(
 
 def clear_best(groups: Sequence[SeedGroup], metric: str) -> tuple[SeedGroup | None, str]:
     """The group best at ``metric`` when its mean is further from the runner-up's than the two
-    standard deviations added (their mean ± std ranges do not overlap), and why or why not."""
+    standard deviations added (their mean ± std ranges do not overlap), and why or why not.
+    Only groups measured on the same data as each other are given (see :func:`by_data`)."""
     direction = better_direction(metric)
     ranked = [group for group in groups if metric in group.summaries]
     if direction == 0 or len(ranked) < 2:
@@ -100,3 +102,12 @@ def clear_best(groups: Sequence[SeedGroup], metric: str) -> tuple[SeedGroup | No
     if gap > best.std + runner_up.std:
         return ranked[0], f"{ranked[0].label} (by {gap:.4g}, spreads {best.std:.3g} and {runner_up.std:.3g})"
     return None, f"no clear best: {ranked[0].label} leads {ranked[1].label} by {gap:.4g}, within their spreads ({best.std:.3g} + {runner_up.std:.3g})"
+
+
+def by_data(groups: Sequence[SeedGroup]) -> dict[str, list[SeedGroup]]:
+    """The groups by what they were measured on: a number of one data set and image size does not
+    compare with one of another (FD in another classifier's features, a likelihood of other pixels)."""
+    parts: dict[str, list[SeedGroup]] = {}
+    for group in groups:
+        parts.setdefault(group.data, []).append(group)
+    return parts
