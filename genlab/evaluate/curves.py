@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -16,6 +16,7 @@ LEFT_OUT = ("step", "images_per_second")  # not curves of the model
 PLOTS_PER_ROW = 3
 MAX_LEGEND = 12  # runs named in the legend; more are drawn but not listed
 LINE_STYLES = ("-", "--", ":", "-.")  # the seeds of one group, told apart
+LEGEND_CHARACTERS_PER_INCH = 14  # of the legend's small font: how many labels fit side by side
 
 
 def read_history(run_dir: Path) -> dict[str, tuple[list[int], list[float]]]:
@@ -65,7 +66,15 @@ def curves_figure(titles: Sequence[str], histories: Sequence[dict], groups: Sequ
         axes.set_title(metric, fontsize="medium")
         axes.set_xlabel("step")
         axes.grid(alpha=0.3)
-    handles, labels = figure.axes[0].get_legend_handles_labels()
-    if handles:
-        figure.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)), fontsize="small", frameon=False)
+    legend: dict[str, Any] = {}  # every run once, whichever plots it appears in
+    for axes in figure.axes:
+        for handle, label in zip(*axes.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    if legend:
+        longest = max(len(label) for label in legend)
+        columns_fitting = max(1, int(LEGEND_CHARACTERS_PER_INCH * figure.get_figwidth()) // (longest + 6))
+        figure.legend(
+            list(legend.values()), list(legend), loc="outside lower center",
+            ncols=min(4, len(legend), columns_fitting), fontsize="small", frameon=False,
+        )
     return figure
