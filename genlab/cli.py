@@ -24,9 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "manifold": ("genlab.commands.render", "an n x n grid from two latent dimensions at normal quantiles"),
     "latents": ("genlab.commands.render", "scatter by class and per-dimension histograms of test-set codes"),
     "arithmetic": ("genlab.commands.render", "add an attribute (class) vector to codes with several weights"),
-    "neighbours": ("genlab.commands.render", "samples beside their nearest training images (features, pixels): copying?"),
-    "evaluate": ("genlab.commands.evaluate", "a run's numbers on its test split: likelihood, reconstruction, FD/KID"),
-    "report": ("genlab.commands.evaluate", "a table and a contact sheet comparing the runs in a directory (a sweep)"),
+    "neighbours": ("genlab.commands.render", "samples beside their nearest training images: does the model copy?"),
+    "evaluate": ("genlab.commands.evaluate", "test numbers (ELBO, FD, precision/recall) of a run or of images made elsewhere"),
+    "report": ("genlab.commands.evaluate", "compare the runs in a directory: table, seed groups, curves, samples"),
 }
 
 
