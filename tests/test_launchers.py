@@ -63,6 +63,7 @@ def test_a_failed_job_leaves_the_other_jobs_running(idx_dataset_args: list[str],
     assert result.returncode != 0
     assert "model.beta must be >= 0" in result.stderr
     assert "job 1 of the sweep failed (exit code 2)" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("genlab: error: job 1 of the sweep failed")  # one prefix
     assert "Traceback" not in result.output
     finished = [path.parent.parent for path in sweep.glob("*/checkpoints/ckpt-10.index")]
     assert [run.name.split(",")[0] for run in finished] == ["beta=1"]

@@ -59,7 +59,7 @@ def exits_as_failed_jobs(task: Callable[[DictConfig], Any]) -> Callable[[DictCon
             log_file = Path(hydra_config.runtime.output_dir) / f"{hydra_config.job.name}.log"
             where = f" and in {log_file}" if log_file.is_file() else ""
             raise SweepJobFailed(
-                f"genlab: error: job {hydra_config.job.num} of the sweep failed (exit code {code}); "
+                f"job {hydra_config.job.num} of the sweep failed (exit code {code}); "
                 f"its messages are above{where}"
             ) from None
 
