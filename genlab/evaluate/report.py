@@ -30,10 +30,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from genlab import rundir
+from genlab.config.metrics import LABELS
 from genlab.config.render import PRECISE_BN_IMAGES
 from genlab.errors import GenlabError
 from genlab.evaluate.curves import curves_figure, read_history
-from genlab.evaluate.evaluator import LABELS, is_current, read_metrics
+from genlab.evaluate.evaluator import is_current, read_metrics
 from genlab.evaluate.external_samples import ARRAY_SUFFIXES, find_scores, preview
 from genlab.evaluate.seed_groups import SeedGroup, Summary, better_direction, by_data, clear_best, group_runs
 from genlab.files import atomic_path, write_text_atomically
@@ -207,20 +208,21 @@ def _cell(value: Any, column: str) -> str:
     return str(value)
 
 
+def text_table(columns: Sequence[str], rows: Sequence[Sequence[str]], numbers: bool = True) -> list[str]:
+    """The lines of a GitHub table of text cells ('|' escaped); with ``numbers``, every column but the
+    first is right-aligned."""
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+    rule = "|" + "|".join("---:" if numbers and index else "---" for index in range(len(columns))) + "|"
+    return [line(columns), rule, *(line(row) for row in rows)]
+
+
 def markdown_table(columns: Sequence[str], values: Sequence[Sequence[Any]]) -> str:
     """A GitHub table; the run column holds a numbered link to the run directory (its name can be long)."""
-
-    def escaped(text: str) -> str:
-        return text.replace("|", "\\|")
-
-    values = [[f"[{number}](<{row[0]}>)", *row[1:]] for number, row in enumerate(values, 1)]
-
-    lines = [
-        "| " + " | ".join(escaped(column) for column in columns) + " |",
-        "|" + "|".join("---" if index < 1 else "---:" for index in range(len(columns))) + "|",
-    ]
-    lines += ["| " + " | ".join(escaped(_cell(value, column)) for value, column in zip(row, columns)) + " |" for row in values]
-    return "\n".join(lines)
+    linked = [[f"[{number}](<{row[0]}>)", *row[1:]] for number, row in enumerate(values, 1)]
+    return "\n".join(text_table(columns, [[_cell(value, column) for value, column in zip(row, columns)] for row in linked]))
 
 
 def write_csv(path: Path, columns: Sequence[str], values: Sequence[Sequence[Any]]) -> Path:
@@ -295,13 +297,13 @@ def groups_section(groups: Sequence[SeedGroup], metrics: Sequence[str]) -> list[
         "its seeds (n = the number of seeds; each seed's value is in report.csv, the groups' in "
         f"{GROUPS_CSV}).",
         "",
-        "| " + " | ".join(columns) + " |",
-        "|---|" + "---:|" * (len(columns) - 1),
     ]
-    for group in groups:
-        cells = [group.label.replace("|", "\\|"), f"{len(group.members)} ({', '.join(group.seeds)})"]
-        cells += [_summary_cell(group.summaries.get(metric), metric, len(group.members)) for metric in metrics]
-        lines.append("| " + " | ".join(cells) + " |")
+    cells = [
+        [group.label, f"{len(group.members)} ({', '.join(group.seeds)})"]
+        + [_summary_cell(group.summaries.get(metric), metric, len(group.members)) for metric in metrics]
+        for group in groups
+    ]
+    lines += text_table(columns, cells)
     parts = by_data(groups)
     if len(parts) > 1:
         described = "; ".join(f"{data or 'not evaluated'}: {', '.join(group.label for group in part)}" for data, part in parts.items())
@@ -367,8 +369,7 @@ def trials_sections(directory: Path) -> list[str]:
         if best is not None:
             params = ", ".join(f"{key}={best[key]}" for key in columns if key not in TRIAL_FIELDS)
             lines += [f"Best trial: {best['number']}, {best.get('objective') or 'objective'} = {best['value']} ({params}).", ""]
-        lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(str(trial.get(column) or "").replace("|", "\\|") for column in columns) + " |" for trial in trials]
+        lines += text_table(columns, [[str(trial.get(column) or "") for column in columns] for trial in trials], numbers=False)
         lines.append("")
     return lines
 
