@@ -33,7 +33,7 @@ import numpy as np
 from genlab import rundir
 from genlab.errors import GenlabError
 from genlab.config.evaluate import EvaluationSettings
-from genlab.config.metrics import ACTIVE_KL, LABELS, METRIC_NAMES
+from genlab.config.metrics import ACTIVE_KL, LABELS
 from genlab.files import write_text_atomically
 from genlab.rundir.restore import find_checkpoint
 from genlab.rundir.saved_run import FIT_EXAMPLES, with_conditions
@@ -50,7 +50,6 @@ STREAMS = {
     "test_subset": 1, "samples": 2, "likelihood_subset": 3, "likelihood_noise": 4, "kid": 5, "elbo_noise": 6,
     "train_subset": 7,
 }
-
 
 
 @dataclass
@@ -204,6 +203,7 @@ class Evaluator:
         self._datasets: dict[str, Any] = {}
         self._classifiers: dict[str, Any] = {}
         self._inception: Any = None
+        self._split_features: dict[tuple, np.ndarray] = {}
 
     def _rng(self, purpose: str) -> np.random.Generator:
         return np.random.default_rng([self.settings.seed, STREAMS[purpose]])
@@ -446,7 +446,7 @@ class Evaluator:
             log.info(
                 "%s features of %d samples, %d test and %d training images", name, len(samples), count, len(train_indices)
             )
-            real_features = self._features(extractor, data.test_images, real_indices)
+            real_features = self._features_of_split(extractor, data, "test", real_indices)
             sample_features = self._features(extractor, samples)
             evaluation.metrics[f"fd_{name}"] = frechet_distance_of(real_features, sample_features)
             kid, kid_std = kernel_inception_distance(
@@ -457,11 +457,21 @@ class Evaluator:
             scores = manifold_scores(real_features, sample_features, settings.nearest_k)
             for score in ("precision", "recall", "density", "coverage"):
                 evaluation.metrics[f"{score}_{name}"] = getattr(scores, score)
-            train_features = self._features(extractor, data.train_images, train_indices)
+            train_features = self._features_of_split(extractor, data, "train", train_indices)
             evaluation.metrics[f"nn_ratio_{name}"] = nearest_neighbour_ratio(sample_features, real_features, train_features)
             if name == "domain":
                 evaluation.metrics["classifier_accuracy"] = float(extractor.accuracy)
         return real_indices, extractors
+
+    def _features_of_split(self, extractor: Any, data: Any, split: str, indices: np.ndarray) -> np.ndarray:
+        """Features of a data set's test or training images at ``indices``, computed once: every run of
+        that data set this evaluator scores (a report's runs, an -m sweep) uses the same images, since
+        the indices follow from the seed and the count alone."""
+        key = (id(extractor), id(data), split, len(indices))  # both objects are kept by this evaluator
+        if key not in self._split_features:
+            images = data.test_images if split == "test" else data.train_images
+            self._split_features[key] = self._features(extractor, images, indices)
+        return self._split_features[key]
 
     def _features(self, extractor: Any, images: Any, indices: np.ndarray | None = None) -> np.ndarray:
         """Features of uint8 images (an array or on-disk records, optionally at ``indices``), read a
