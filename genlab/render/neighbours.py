@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from genlab.errors import GenlabError
 from genlab.render.grid import tile
 from genlab.render.job import RenderJob
 
@@ -33,8 +34,6 @@ def render_neighbours(job: RenderJob) -> None:
     train_images = run.data.train_images
     total = len(train_images)
     if total < config.k:
-        from genlab.errors import GenlabError
-
         raise GenlabError(f"k={config.k}: the training split has only {total} images")
     searched = total if config.train_n is None else min(config.train_n, total)
     indices = np.arange(total) if searched == total else np.sort(job.rng.choice(total, searched, replace=False))
