@@ -22,14 +22,19 @@ from genlab.rundir.saved_run import BATCH_SIZE, PRECISE_BN_IMAGES, SavedRun
 
 
 def load_run(
-    path: str | Path, batch_size: int = BATCH_SIZE, precise_bn: bool = True, precise_bn_images: int = PRECISE_BN_IMAGES
+    path: str | Path,
+    batch_size: int = BATCH_SIZE,
+    precise_bn: bool = True,
+    precise_bn_images: int = PRECISE_BN_IMAGES,
+    average_weights: bool = True,
 ) -> SavedRun:
     """A run directory, or one checkpoint ``<run>/checkpoints/ckpt-N``, with its model restored.
 
     As in the commands, batch norm's statistics are recomputed from ``precise_bn_images`` training
-    images (in memory only; ``run.batch_norm`` says what was done) unless ``precise_bn=False``.
+    images (in memory only; ``run.batch_norm`` says what was done) unless ``precise_bn=False``, and a run
+    trained with a weight average (trainer.ema_decay) draws with it unless ``average_weights=False``.
     """
-    run = SavedRun(path, batch_size=batch_size, precise_bn=precise_bn, precise_bn_images=precise_bn_images)
+    run = SavedRun(path, batch_size, precise_bn=precise_bn, precise_bn_images=precise_bn_images, average_weights=average_weights)
     run.model  # restored now: a checkpoint that does not match its config fails here, not later
     return run
 
@@ -73,7 +78,12 @@ def render_run(run: SavedRun | str | Path, command: str, **keys: Any) -> dict[Pa
         raise ConfigError(f"no render command {command!r}; choose one of {', '.join(RENDERERS)}")
     given = {"checkpoint": str(run)}
     if isinstance(run, SavedRun):  # the run's batch-norm statistics, unless the keys ask for others
-        given = {"checkpoint": run.path, "precise_bn": run.precise_bn, "precise_bn_images": run.precise_bn_images}
+        given = {
+            "checkpoint": run.path,
+            "precise_bn": run.precise_bn,
+            "precise_bn_images": run.precise_bn_images,
+            "average_weights": run.average_weights,
+        }
     job = RenderJob(command, render_config(command, {**given, **keys}))
     if isinstance(run, SavedRun) and _same_statistics(run, job.run):
         job.run = run  # the model is restored and the data loaded already
@@ -82,7 +92,10 @@ def render_run(run: SavedRun | str | Path, command: str, **keys: Any) -> dict[Pa
 
 
 def _same_statistics(run: SavedRun, other: SavedRun) -> bool:
-    return (run.path, run.precise_bn, run.precise_bn_images) == (other.path, other.precise_bn, other.precise_bn_images)
+    def settings(saved: SavedRun) -> tuple:
+        return saved.path, saved.precise_bn, saved.precise_bn_images, saved.average_weights
+
+    return settings(run) == settings(other)
 
 
 def train_config(overrides: Sequence[str] = ()) -> Any:

@@ -18,7 +18,7 @@ gives.
 
 The two sides run in two processes that take turns (never at the same time),
 because TensorFlow fixes its thread settings once per process: genlab's is
-configured as `genlab train` configures itself (genlab.models.micro_batches), the
+configured as `genlab train` configures itself (genlab.training.micro_batches), the
 reference's keeps TensorFlow's defaults, as a tutorial script does.
 ``--intra-op``/``--inter-op`` apply to both (genlab then cannot choose its own).
 
@@ -335,83 +335,39 @@ class Reference:
             network = tutorial_layers(network)
             network.set_weights(self.networks(trainer.model)[name].get_weights())
             setattr(self.model, name, network)
-        if getattr(config.model, "reconstruction_loss", "bce") != "bce":
-            raise ValueError("the reference loop writes the Bernoulli (bce) reconstruction loss only")
-        self.batch_size = config.trainer.batch_size
-        self.latent_dim = self.model.latent_dim
-        self.train_step = tf.function(self._gan_step if self.model.has_discriminator else self._autoencoder_step)
+        self.rng = tf.random.Generator.from_seed(config.seed)
+        self.train_step = tf.function(self._step)
 
     @staticmethod
     def networks(model) -> dict:
-        if model.has_discriminator:
-            return {"generator": model.generator, "discriminator": model.discriminator}
-        return {"encoder": model.encoder, "decoder": model.decoder}
+        """The Keras models among a model's networks (those whose layers the reference swaps)."""
+        import keras
+
+        return {name: network for name, network in model.networks().items() if isinstance(network, keras.Model)}
 
     def run(self, batches) -> float:
-        """The classic loop: one compiled call per batch. Returns the mean loss, as genlab's loop reports it."""
+        """The classic loop: one compiled call per batch. Returns the mean first loss, as genlab's loop reports it."""
         import tensorflow as tf
 
         losses = [self.train_step(images) for images in batches]  # read once, at the end
         return float(tf.add_n(losses)) / len(losses)
 
-    # The steps as the tutorials write them (the AE and VAE losses are genlab's Bernoulli
-    # ones, so the AE can be checked against genlab step for step).
-
-    def _reconstruction(self, images, logits):
+    def _step(self, images):
+        """The model's own losses, as a tutorial writes the step: a tape per forward pass, then each optimizer's
+        gradients and update, on the whole batch (no parts, no replicas, no loss scaling)."""
         import tensorflow as tf
 
-        cross_entropy = tf.nn.sigmoid_cross_entropy_with_logits(labels=images, logits=logits)
-        return tf.reduce_mean(tf.reduce_sum(cross_entropy, axis=[1, 2, 3]))
-
-    def _apply(self, optimizer, tape, loss, variables) -> None:
-        gradients = tape.gradient(loss, variables)
-        optimizer.apply_gradients(zip(gradients, variables))
-
-    def _autoencoder_step(self, images):
-        """The AE's step, or with ``has_posterior`` the VAE's (reparameterised codes, plus beta times the KL)."""
-        import tensorflow as tf
-
-        encoder, decoder, weights = self.model.encoder, self.model.decoder, self.model.config
-        variables = encoder.trainable_variables + decoder.trainable_variables
-        with tf.GradientTape() as tape:
-            codes = encoder(images, training=True)
-            if self.model.has_posterior:
-                mean, log_variance = tf.split(codes, 2, axis=1)
-                codes = mean + tf.exp(0.5 * log_variance) * tf.random.normal(tf.shape(mean))
-            loss = weights.reconstruction_weight * self._reconstruction(images, decoder(codes, training=True))
-            if self.model.has_posterior:
-                kl = 0.5 * tf.reduce_sum(tf.square(mean) + tf.exp(log_variance) - 1.0 - log_variance, axis=1)
-                loss += weights.beta * tf.reduce_mean(kl)
-        self._apply(self.model.optimizer, tape, loss, variables)
-        return loss
-
-    def _gan_step(self, images):
-        import tensorflow as tf
-
-        generator, discriminator = self.model.generator, self.model.discriminator
-        noise = tf.random.normal([self.batch_size, self.latent_dim])
-        with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
-            generated = tf.tanh(generator(noise, training=True))
-            real_output = discriminator(images, training=True)
-            fake_output = discriminator(generated, training=True)
-            generator_loss = _cross_entropy(tf.ones_like(fake_output), fake_output)
-            discriminator_loss = _cross_entropy(tf.ones_like(real_output), real_output) + _cross_entropy(
-                tf.zeros_like(fake_output), fake_output
-            )
-        self._apply(self.model.generator_optimizer, generator_tape, generator_loss, generator.trainable_variables)
-        self._apply(
-            self.model.discriminator_optimizer,
-            discriminator_tape,
-            discriminator_loss,
-            discriminator.trainable_variables,
-        )
-        return discriminator_loss
-
-
-def _cross_entropy(labels, logits):
-    import tensorflow as tf
-
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+        first = None
+        for update in self.model.updates():
+            with tf.GradientTape(persistent=True) as tape:
+                metrics = update.metrics(images, self.rng)
+            for objective in update.objectives:
+                variables = list(objective.variables())
+                objective.optimizer.apply_gradients(zip(tape.gradient(metrics[objective.loss], variables), variables))
+            if update.after is not None:
+                update.after(metrics, images)
+            first = metrics[update.objectives[0].loss]
+        return first
 
 
 # ----------------------------------------------------------------------------- FLOPs

@@ -46,7 +46,7 @@ def test_reference_loop_and_genlab_reach_the_same_loss_from_the_same_weights(
     reference_loss = reference.run(tf.data.Dataset.from_tensor_slices(tf.stack(batches)))
 
     assert int(trainer.step.numpy()) == steps and trainer.trace_count == 1
-    assert trainer.model.micro_batch_sizes == ((16,) if micro_batches == 1 else (8, 8))
+    assert trainer.part_sizes == ((16,) if micro_batches == 1 else (8, 8))
     assert not np.allclose(initial[0], trainer.model.encoder.get_weights()[0])  # it did train
     np.testing.assert_allclose(reference_loss, metrics["loss"], rtol=1e-5)  # the mean over the seven steps
     for name, network in bench.Reference.networks(trainer.model).items():

@@ -115,7 +115,7 @@ def test_the_projection_discriminator_adds_an_inner_product_linear_in_the_condit
 def test_micro_batches_split_images_and_conditions_alike() -> None:
     import tensorflow as tf
 
-    from genlab.models.micro_batches import mean_over_parts
+    from genlab.training.micro_batches import mean_over_parts
 
     images = tf.random.uniform((12, 3))
     conditions = tf.random.uniform((12, 2))

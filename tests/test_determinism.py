@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import GENLAB, TEST_CONFIGS, TINY_MODEL, checkpoint_values, kill_at_checkpoint, run_genlab, train_presets
-from genlab.models.micro_batches import available_cores
+from genlab.training.micro_batches import available_cores
 
 tf = pytest.importorskip("tensorflow")
 

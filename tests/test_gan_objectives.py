@@ -10,7 +10,9 @@ from genlab.config.schema import ConvNetConfig, DeconvNetConfig, GANConfig  # no
 from genlab.errors import ConfigError  # noqa: E402
 from genlab.models import kernels, nets  # noqa: E402
 from genlab.models.gan_losses import discriminator_loss, generator_loss, gradient_penalty  # noqa: E402
+from genlab.models.weight_average import WeightAverage  # noqa: E402
 from genlab.training import flops  # noqa: E402
+from genlab.training.update import run_phase_step  # noqa: E402
 
 REAL = np.array([[2.0], [-0.5], [0.25]], np.float32)
 FAKE = np.array([[-1.5], [0.5], [3.0]], np.float32)
@@ -160,25 +162,32 @@ def test_critic_steps_and_the_generator_average() -> None:
     weights after each update (batch norm's statistics too), the decay ramping up as (1 + t) / (10 + t)
     after t updates, and it is what the model draws with."""
     decay = 0.9
-    gan = tiny_gan(loss="wasserstein", gradient_penalty=10.0, critic_steps=3, ema_decay=decay)
-    assert "gradient_penalty" in gan.metric_names and "generator_ema" in gan.trackables()
+    gan = tiny_gan(loss="wasserstein", gradient_penalty=10.0, critic_steps=3)
+    weight_average = WeightAverage(gan, decay)
+    generator_ema = weight_average.trackables()["generator_ema"]
+    assert "gradient_penalty" in gan.metric_names
     images = tf.random.uniform([4, 8, 8, 1], -1.0, 1.0, seed=3)
     rng = tf.random.Generator.from_seed(4)
-    average = [weight.numpy() for weight in gan.generator_ema.weights]
+    average = [weight.numpy() for weight in generator_ema.weights]
+    (phase,) = gan.phases(2)
     for updates in (1, 2):
-        metrics = gan.train_step(images, rng)
+        metrics = run_phase_step(phase, images, rng, ())
+        weight_average.update(tf.constant(updates, tf.int64))
         ramped = min(decay, (1 + updates) / (10 + updates))
         average = [ramped * mean + (1 - ramped) * weight.numpy() for mean, weight in zip(average, gan.generator.weights)]
-        for expected, weight in zip(average, gan.generator_ema.weights):
+        for expected, weight in zip(average, generator_ema.weights):
             np.testing.assert_allclose(weight.numpy(), expected, rtol=1e-6, atol=1e-7)
     assert int(gan.discriminator_optimizer.iterations) == 6 and int(gan.generator_optimizer.iterations) == 2
     assert np.isfinite(float(metrics["gradient_penalty"])) and float(metrics["gradient_penalty"]) >= 0.0
-    assert not gan.generator_ema.trainable_weights  # only the average changes it
+    assert not generator_ema.trainable_weights  # only the average changes it
 
     codes = tf.random.normal([3, 2], seed=5)
-    drawn = gan.decode(codes).numpy()
-    np.testing.assert_allclose(drawn, gan.to_display(tf.tanh(gan.generator_ema(codes, training=False))).numpy())
-    assert not np.allclose(drawn, gan.to_display(tf.tanh(gan.generator(codes, training=False))).numpy())
+    raw = gan.decode(codes).numpy()
+    with weight_average.in_use():  # what pictures and evaluation draw with
+        drawn = gan.decode(codes).numpy()
+    np.testing.assert_allclose(drawn, gan.to_display(tf.tanh(generator_ema(codes, training=False))).numpy())
+    assert not np.allclose(drawn, raw)
+    np.testing.assert_array_equal(gan.decode(codes).numpy(), raw)  # the raw weights are back after the block
 
 
 def test_a_gan_without_the_new_keys_keeps_its_checkpoint_layout() -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import run_genlab, tiny_train_args
-from genlab.models import micro_batches
+from genlab.training import micro_batches
 from genlab.errors import ConfigError
 from test_train_cli import history
 

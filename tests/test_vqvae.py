@@ -10,6 +10,7 @@ from genlab.config.schema import ConvNetConfig, DeconvNetConfig, PixelCNNConfig,
 from genlab.errors import GenlabError  # noqa: E402
 from genlab.models.pixelcnn import pixelcnn, sample_indices  # noqa: E402
 from genlab.models.quantizer import LAPLACE_EPSILON, VectorQuantizer, perplexity  # noqa: E402
+from genlab.training.update import run_phase_step  # noqa: E402
 
 CODEBOOK = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]], np.float32)
 VECTORS = np.array([[[0.2, -0.1], [0.9, 0.3]], [[0.1, 1.6], [0.6, 0.1]]], np.float32)  # a 2x2 grid of 2-vectors
@@ -112,8 +113,9 @@ def test_sampling_needs_a_trained_prior_then_gives_images_of_the_right_shape() -
         model.prior_codes(np.random.default_rng(0), 2)
     images = tf.random.uniform([4, 28, 28, 1], seed=1)
     rng = tf.random.Generator.from_seed(2)
-    assert float(model.train_step(images, rng)["perplexity"]) >= 1.0
-    assert np.isfinite(float(model.prior_step(images, rng)["prior_loss"]))
+    autoencoder, prior = model.phases(5)
+    assert float(run_phase_step(autoencoder, images, rng, ())["perplexity"]) >= 1.0
+    assert np.isfinite(float(run_phase_step(prior, images, rng, ())["prior_loss"]))
     assert model.prior_ready()
     codes = model.prior_codes(np.random.default_rng(3), 3, temperature=0.8)
     assert codes.shape == (3, 98)

@@ -42,6 +42,7 @@ class EvaluationSettings:
     train_n: Optional[int] = None  # training images searched for each sample's nearest one; None = the whole split
     precise_bn: bool = True  # batch norm's statistics recomputed from training images first (in memory only)
     precise_bn_images: int = PRECISE_BN_IMAGES
+    average_weights: bool = True  # a run with a weight average (trainer.ema_decay) is scored with it
 
     def __post_init__(self) -> None:
         require_plain_numbers(self)
@@ -67,6 +68,7 @@ class EvaluationSettings:
             "kid_subsets": self.kid_subsets, "kid_subset_size": self.kid_subset_size, "nearest_k": self.nearest_k,
             "train_n": self.train_n,
             "precise_bn": self.precise_bn, "precise_bn_images": self.precise_bn_images,
+            "average_weights": self.average_weights,
         }
 
 

@@ -90,6 +90,7 @@ class RenderConfig:
     # false: the checkpoint's running averages
     precise_bn: bool = True
     precise_bn_images: int = PRECISE_BN_IMAGES
+    average_weights: bool = True  # a run with a weight average (trainer.ema_decay) draws with it; false: raw weights
 
     def __post_init__(self) -> None:
         require_plain_numbers(self)

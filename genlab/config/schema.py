@@ -210,8 +210,7 @@ class GANConfig:
     loss: str = "non_saturating"  # non_saturating (DCGAN), hinge (SN-GAN) or wasserstein (WGAN)
     gradient_penalty: float = 0.0  # WGAN-GP's lambda on interpolates of real and fake images; 0 = off
     critic_steps: int = 1  # discriminator updates per generator update
-    # decay of an exponential moving average of the generator's weights, which then makes every
-    # picture and evaluation; null = the generator as trained
+    # the older spelling of trainer.ema_decay (runs saved before it keep it); use trainer.ema_decay
     ema_decay: Optional[float] = None
     condition: ConditionConfig = field(default_factory=ConditionConfig)
 
@@ -408,7 +407,7 @@ class TrainerConfig:
     precision: str = "auto"  # auto | float32 | mixed_float16 | mixed_bfloat16
     jit_compile: str = "auto"  # auto | true | false
     deterministic: bool = True  # bit-identical resume on CPU
-    # auto, or how many parts each replica's batch is split into, run side by side (genlab.models.micro_batches)
+    # auto, or how many parts each replica's batch is split into, run side by side (genlab.training.micro_batches)
     micro_batches: str = "auto"
     # genlab's replacements of Keras code the networks and optimizers use (genlab.models.kernels)
     hand_written_kernels: list[str] = field(default_factory=lambda: list(HAND_WRITTEN_KERNELS))
@@ -416,10 +415,17 @@ class TrainerConfig:
     # returns: what a search (hparams_search=...) optimizes; None = none. genlab.evaluate.objective checks the name.
     objective: Optional[str] = None
     objective_n: int = 2000  # samples and test images the objective is evaluated on (genlab evaluate's n)
+    # decay of a moving average of the model's sampling networks (genlab.models.weight_average), which then
+    # draws every picture and evaluation; None = none. ema_start: the step it starts following the weights.
+    ema_decay: Optional[float] = None
+    ema_start: int = 0
 
     def __post_init__(self) -> None:
         require(self.steps >= 1, "trainer.steps", "must be >= 1", self.steps)
         require(self.objective_n >= 4, "trainer.objective_n", "must be >= 4", self.objective_n)
+        if self.ema_decay is not None:
+            require(0.0 < self.ema_decay < 1.0, "trainer.ema_decay", "must be in (0, 1), or null for none", self.ema_decay)
+        require(self.ema_start >= 0, "trainer.ema_start", "must be >= 0", self.ema_start)
         if self.objective is not None:
             require(self.objective in METRIC_NAMES, "trainer.objective", f"must be one of {metric_choices()}", self.objective)
         if self.epochs is not None:
@@ -501,6 +507,8 @@ class TrainConfig:
                 "the conditional models are ae, vae and gan"
             )
         require(self.seed >= 0, "seed", "must be >= 0", self.seed)
+        if getattr(self.model, "ema_decay", None) is not None and getattr(self.trainer, "ema_decay", None) is not None:
+            raise ConfigError("give the weight average's decay once: trainer.ema_decay (model.ema_decay is its older spelling)")
         micro_batches = self.trainer.micro_batch_count() if isinstance(self.trainer, TrainerConfig) else None
         if micro_batches is not None and micro_batches > 1 and uses_batch_norm(self.model):
             raise ConfigError(

@@ -251,7 +251,8 @@ class Evaluator:
 
         settings = self.settings
         run = SavedRun(
-            checkpoint, settings.batch_size, precise_bn=settings.precise_bn, precise_bn_images=settings.precise_bn_images
+            checkpoint, settings.batch_size, precise_bn=settings.precise_bn, precise_bn_images=settings.precise_bn_images,
+            average_weights=settings.average_weights,
         )
         run.data = data = self._dataset(run.config.dataset)  # before the model: precise batch norm reads it
         model = run.model  # restored before the seed is set, as every evaluation of the run

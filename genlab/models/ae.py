@@ -7,16 +7,8 @@ from typing import Any, Sequence
 import tensorflow as tf
 
 from genlab.config.schema import AEConfig
-from genlab.models.micro_batches import mean_over_parts
 from genlab.models import nets
-from genlab.models.base import (
-    GenerativeModel,
-    OptimizerFactory,
-    apply_gradients,
-    call_network,
-    replica_share,
-    split_batch,
-)
+from genlab.models.base import GenerativeModel, Objective, OptimizerFactory, Update, call_network, split_batch
 
 
 def reconstruction_error(kind: str, images: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
@@ -33,6 +25,7 @@ class AutoEncoder(GenerativeModel):
     name = "ae"
     metric_names = ("loss", "reconstruction")
     has_prior = False
+    averaged_networks = ("encoder", "decoder")
 
     def __init__(
         self,
@@ -85,12 +78,9 @@ class AutoEncoder(GenerativeModel):
             reconstruction = reconstruction / float(math.prod(self.image_shape))
         return self.config.reconstruction_weight * reconstruction
 
-    def train_step(self, batch: Any, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
-        with tf.GradientTape() as tape:
-            metrics = mean_over_parts(lambda part: self.losses(part, rng, training=True), batch, self.micro_batch_sizes)
-            scaled_loss = self.optimizer.scale_loss(replica_share(metrics["loss"]))
-        apply_gradients(self.optimizer, tape, scaled_loss, self.variables)
-        return metrics
+    def updates(self) -> tuple[Update, ...]:
+        objective = Objective("loss", self.optimizer, lambda: self.variables)
+        return (Update(lambda batch, rng: self.losses(batch, rng, training=True), (objective,)),)
 
     def encode(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         return call_network(self.encoder, images, conditions, training=False)

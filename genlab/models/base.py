@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from genlab.config.schema import ConditionConfig
 from genlab.models.nets import ConditionInput
+from genlab.models.weight_average import copy_network
 
 OptimizerFactory = Callable[[], keras.optimizers.Optimizer]
 # (batch, rng) -> metrics; a batch is the images, or (images, conditions) for a conditional model
@@ -25,14 +26,46 @@ def split_batch(batch: Any) -> tuple[tf.Tensor, tf.Tensor | None]:
 
 
 @dataclass(frozen=True)
+class Objective:
+    """One optimizer's step in an update: it minimises the metric ``loss`` over ``variables()``."""
+
+    loss: str
+    optimizer: keras.optimizers.Optimizer
+    variables: Callable[[], Sequence[tf.Variable]]
+
+
+@dataclass(frozen=True)
+class Update:
+    """A forward pass and the optimizer steps it feeds, in order.
+
+    ``metrics(batch, rng)`` returns means over the batch's images (the losses and what to log);
+    the trainer may compute it on parts of the batch and average them, so it must not mix
+    images. ``after(metrics, batch)`` runs once the optimizers have stepped, with the whole
+    batch's metrics, and returns more metrics (a VQ-VAE's codebook averages and perplexity).
+    """
+
+    metrics: Callable[[Any, tf.random.Generator], dict]
+    objectives: tuple[Objective, ...]
+    after: Callable[[dict, Any], dict] | None = None
+
+
+@dataclass(frozen=True)
 class Phase:
-    """A stretch of a run with a training step of its own: the trainer runs the phases in order,
-    on one step counter, so a run resumes inside any of them."""
+    """A stretch of a run with updates of its own: the trainer runs the phases in order, on one
+    step counter, so a run resumes inside any of them.
+
+    ``trains`` and ``freezes`` name networks (keys of ``trackables``): the trainer checks that the
+    phase's optimizers change no frozen network. A model that must write its whole step gives
+    ``step`` instead of ``updates``; such a step is never split into micro-batches.
+    """
 
     name: str
     steps: int
-    step: StepFunction  # (batch, rng) -> metrics
+    updates: tuple[Update, ...]
     metric_names: tuple[str, ...]
+    trains: tuple[str, ...] = ()
+    freezes: tuple[str, ...] = ()
+    step: StepFunction | None = None
 
 
 class GenerativeModel:
@@ -69,8 +102,6 @@ class GenerativeModel:
     condition_kind: str = ""  # class (one-hot) or attributes (0/1 each)
     condition_names: tuple[str, ...] = ()
     latent_dim: int
-    # Sizes of the parts a training batch is computed in (genlab.models.micro_batches); one part by default.
-    micro_batch_sizes: tuple[int, ...] = ()
 
     def _conditioned_on(self, condition: ConditionConfig | None, names: Sequence[str]) -> ConditionInput | None:
         """Set ``has_condition`` and ``condition_names`` from a model config's condition and the data set's
@@ -92,13 +123,24 @@ class GenerativeModel:
         """Create optimizer slots now, so a checkpoint can be restored before the first step."""
         raise NotImplementedError
 
-    def train_step(self, batch: Any, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
-        """One update from a batch (the images, or (images, conditions) when ``has_condition``)."""
+    def updates(self) -> tuple[Update, ...]:
+        """What one training step optimizes, in order (genlab.training.update runs it)."""
         raise NotImplementedError
 
+    def networks(self) -> dict[str, keras.Model]:
+        """The model's networks by name: the Keras models and layers (a VQ-VAE's quantizer) among ``trackables``."""
+        return {name: value for name, value in self.trackables().items() if isinstance(value, keras.Layer)}
+
+    # Networks the trainer's weight average (trainer.ema_decay) follows: those that draw samples.
+    averaged_networks: tuple[str, ...] = ()
+
+    def copy_network(self, name: str) -> keras.Model:
+        """A copy of network ``name`` with weights of its own (the weight average's); same layers by default."""
+        return copy_network(self.networks()[name])
+
     def phases(self, steps: int) -> tuple[Phase, ...]:
-        """The run's phases in order; one by default: ``train_step`` for the ``steps`` the trainer config gives."""
-        return (Phase("train", steps, self.train_step, self.metric_names),)
+        """The run's phases in order; one by default: ``updates`` for the ``steps`` the trainer config gives."""
+        return (Phase("train", steps, self.updates(), self.metric_names, trains=tuple(self.networks())),)
 
     def prior_ready(self) -> bool:
         """Whether ``prior_codes`` can draw now (a learned prior may still be untrained)."""
@@ -149,27 +191,3 @@ def call_network(network: keras.Model, inputs: tf.Tensor, conditions: tf.Tensor 
         return network(inputs, training=training)
     # Keras takes a list of tensors, not a mix of tensors and numpy arrays
     return network([tf.convert_to_tensor(inputs), tf.cast(conditions, tf.float32)], training=training)
-
-
-def replica_share(loss: tf.Tensor) -> tf.Tensor:
-    """This replica's part of a loss averaged over its own images.
-
-    Under a tf.distribute strategy the optimizer sums the replicas' gradients, so each
-    replica contributes its mean divided by the number of replicas: the update is then
-    the gradient of the mean over the global batch. Without a strategy this divides by 1.
-    """
-    context = tf.distribute.get_replica_context()
-    replicas = context.num_replicas_in_sync if context is not None else 1
-    return loss if replicas == 1 else loss / replicas
-
-
-def apply_gradients(
-    optimizer: keras.optimizers.Optimizer, tape: tf.GradientTape, scaled_loss: tf.Tensor, variables: list
-) -> None:
-    """One optimizer update from a loss already passed through ``optimizer.scale_loss`` inside ``tape``.
-
-    ``scale_loss`` is the identity unless mixed_float16 loss scaling is on; the optimizer
-    unscales the gradients and skips steps whose gradients overflowed.
-    """
-    gradients = tape.gradient(scaled_loss, variables)
-    optimizer.apply_gradients(zip(gradients, variables))

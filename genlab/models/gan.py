@@ -3,9 +3,8 @@
 ``model.loss`` picks the objective (genlab.models.gan_losses): DCGAN's non-saturating
 loss, SN-GAN's hinge loss or WGAN's critic loss; ``model.gradient_penalty`` adds
 WGAN-GP's penalty, ``model.critic_steps`` trains the discriminator that many times per
-generator step, ``model.discriminator.spectral_norm`` normalises its layers, and
-``model.ema_decay`` keeps a moving average of the generator's weights that makes
-every picture and evaluation.
+generator step and ``model.discriminator.spectral_norm`` normalises its layers. The
+trainer's weight average (``trainer.ema_decay``) follows the generator.
 """
 from __future__ import annotations
 
@@ -17,16 +16,8 @@ import tensorflow as tf
 
 from genlab.config.schema import GANConfig
 from genlab.models import nets
-from genlab.models.base import (
-    GenerativeModel,
-    OptimizerFactory,
-    apply_gradients,
-    call_network,
-    replica_share,
-    split_batch,
-)
+from genlab.models.base import GenerativeModel, Objective, OptimizerFactory, Update, call_network, split_batch
 from genlab.models.gan_losses import discriminator_loss, generator_loss, gradient_penalty
-from genlab.models.micro_batches import mean_over_parts
 
 
 class GAN(GenerativeModel):
@@ -34,6 +25,7 @@ class GAN(GenerativeModel):
     pixel_range = (-1.0, 1.0)  # tanh generator
     has_encoder = False
     has_discriminator = True
+    averaged_networks = ("generator",)
 
     def __init__(
         self,
@@ -60,60 +52,37 @@ class GAN(GenerativeModel):
         self.metric_names = ("d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake")
         if config.gradient_penalty > 0:
             self.metric_names += ("gradient_penalty",)
-        # The average is a network of its own, starting from the generator's initial weights.
-        self.generator_ema: keras.Model | None = None
-        if config.ema_decay is not None:
-            self.generator_ema = nets.decoder(config.latent_dim, image_shape, config.generator, "generator_ema", condition)
-            self.generator_ema.set_weights(self.generator.get_weights())
-            self.generator_ema.trainable = False  # changed by the average only
+        self._condition = condition
 
     def trackables(self) -> dict[str, object]:
-        trackables = {
+        return {
             "generator": self.generator,
             "discriminator": self.discriminator,
             "generator_optimizer": self.generator_optimizer,
             "discriminator_optimizer": self.discriminator_optimizer,
         }
-        if self.generator_ema is not None:  # runs without it keep the checkpoint layout they always had
-            trackables["generator_ema"] = self.generator_ema
-        return trackables
+
+    def copy_network(self, name: str) -> keras.Model:
+        """The generator's average is built as runs before trainer.ema_decay built it, so their checkpoints load."""
+        if name != "generator":
+            return super().copy_network(name)
+        copy = nets.decoder(self.latent_dim, self.image_shape, self.config.generator, "generator_ema", self._condition)
+        copy.set_weights(self.generator.get_weights())
+        copy.trainable = False
+        return copy
 
     def build_optimizers(self) -> None:
         self.generator_optimizer.build(self.generator.trainable_variables)
         self.discriminator_optimizer.build(self.discriminator.trainable_variables)
 
-    def train_step(self, batch: Any, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
-        # critic_steps - 1 discriminator updates alone (fresh noise each), then one of both networks
-        # from the same forward pass, as with one critic step.
-        for _ in range(self.config.critic_steps - 1):
-            with tf.GradientTape() as discriminator_tape:
-                metrics = mean_over_parts(lambda part: self._metrics(part, rng), batch, self.micro_batch_sizes)
-                scaled_d_loss = self.discriminator_optimizer.scale_loss(replica_share(metrics["d_loss"]))
-            self._update_discriminator(discriminator_tape, scaled_d_loss)
-        with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
-            metrics = mean_over_parts(lambda part: self._metrics(part, rng), batch, self.micro_batch_sizes)
-            scaled_d_loss = self.discriminator_optimizer.scale_loss(replica_share(metrics["d_loss"]))
-            scaled_g_loss = self.generator_optimizer.scale_loss(replica_share(metrics["g_loss"]))
-        self._update_discriminator(discriminator_tape, scaled_d_loss)
-        apply_gradients(self.generator_optimizer, generator_tape, scaled_g_loss, self.generator.trainable_variables)
-        if self.generator_ema is not None:
-            self._update_average()
-        return metrics
-
-    def _update_discriminator(self, tape: tf.GradientTape, scaled_loss: tf.Tensor) -> None:
-        apply_gradients(self.discriminator_optimizer, tape, scaled_loss, self.discriminator.trainable_variables)
-
-    def _update_average(self) -> None:
-        """ema = decay * ema + (1 - decay) * weights, for every weight (batch norm's statistics too).
-
-        The decay ramps up as (1 + t) / (10 + t) after t generator updates until it reaches
-        model.ema_decay (as tf.train.ExponentialMovingAverage's num_updates does), so the early
-        average is not held near the untrained initial weights.
-        """
-        updates = tf.cast(self.generator_optimizer.iterations, tf.float32)
-        decay = tf.minimum(self.config.ema_decay, (1.0 + updates) / (10.0 + updates))
-        for average, current in zip(self.generator_ema.weights, self.generator.weights):
-            average.assign(decay * average + (1.0 - decay) * tf.cast(current, average.dtype))
+    def updates(self) -> tuple[Update, ...]:
+        """critic_steps - 1 discriminator updates alone (fresh noise each), then one of both networks
+        from the same forward pass, as with one critic step."""
+        critic = Objective("d_loss", self.discriminator_optimizer, lambda: self.discriminator.trainable_variables)
+        generator = Objective("g_loss", self.generator_optimizer, lambda: self.generator.trainable_variables)
+        return (Update(self._metrics, (critic,)),) * (self.config.critic_steps - 1) + (
+            Update(self._metrics, (critic, generator)),
+        )
 
     def _metrics(self, batch: Any, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
         """Both losses and the discriminator's accuracies on the batch's images and as many fakes.
@@ -147,19 +116,14 @@ class GAN(GenerativeModel):
         """The discriminator's logits (real > 0) for images in the model's pixel range."""
         return call_network(self.discriminator, images, conditions, training=False)
 
-    @property
-    def sampling_generator(self) -> keras.Model:
-        """The network pictures and evaluation use: the weights' moving average when there is one."""
-        return self.generator_ema if self.generator_ema is not None else self.generator
-
     def batch_norm_pass(self, batch: Any, rng: np.random.Generator) -> None:
         """The sampling generator on prior codes, and the discriminator on the images and on those fakes
         (separately, as in training), under the images' conditions."""
         images, conditions = split_batch(batch)
         codes = self.prior_codes(rng, int(images.shape[0]))
-        fakes = tf.tanh(call_network(self.sampling_generator, codes, conditions, training=False))
+        fakes = tf.tanh(call_network(self.generator, codes, conditions, training=False))
         self.discriminate(images, conditions)
         self.discriminate(fakes, conditions)
 
     def decode(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
-        return self.to_display(tf.tanh(call_network(self.sampling_generator, codes, conditions, training=False)))
+        return self.to_display(tf.tanh(call_network(self.generator, codes, conditions, training=False)))

@@ -21,8 +21,7 @@ from genlab.config.schema import VQVAEConfig
 from genlab.errors import GenlabError
 from genlab.models import nets
 from genlab.models.ae import reconstruction_error
-from genlab.models.base import GenerativeModel, OptimizerFactory, Phase, apply_gradients, replica_share
-from genlab.models.micro_batches import mean_over_parts
+from genlab.models.base import GenerativeModel, Objective, OptimizerFactory, Phase, Update
 from genlab.models.pixelcnn import pixelcnn, sample_indices
 from genlab.models.quantizer import VectorQuantizer, perplexity
 
@@ -72,10 +71,13 @@ class VQVAE(GenerativeModel):
         self.prior_optimizer.build(self.prior.trainable_variables)
 
     def phases(self, steps: int) -> tuple[Phase, ...]:
+        """The VQ-VAE, then its prior on the frozen VQ-VAE's codes (model.prior.steps; none for 0)."""
         counts = self.config.phase_steps(steps)
-        phases = (Phase("vqvae", counts[0], self.train_step, self.metric_names),)
+        autoencoder = ("encoder", "decoder", "quantizer")
+        phases = (Phase("vqvae", counts[0], self.updates(), self.metric_names, trains=autoencoder, freezes=("prior",)),)
         if len(counts) > 1:
-            phases += (Phase("prior", counts[1], self.prior_step, PRIOR_METRICS),)
+            prior = Update(self.prior_losses, (Objective("prior_loss", self.prior_optimizer, lambda: self.prior.trainable_variables),))
+            phases += (Phase("prior", counts[1], (prior,), PRIOR_METRICS, trains=("prior",), freezes=autoencoder),)
         return phases
 
     def losses(self, images: tf.Tensor, training: bool) -> dict[str, tf.Tensor]:
@@ -99,34 +101,26 @@ class VQVAE(GenerativeModel):
             "entry_means": quantized.entry_means,
         }
 
-    def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
-        with tf.GradientTape() as tape:
-            metrics = mean_over_parts(lambda part: self.losses(part, training=True), images, self.micro_batch_sizes)
-            scaled_loss = self.optimizer.scale_loss(replica_share(metrics["loss"]))
-        apply_gradients(self.optimizer, tape, scaled_loss, self.variables)
+    def updates(self) -> tuple[Update, ...]:
+        objective = Objective("loss", self.optimizer, lambda: self.variables)
+        return (Update(lambda images, rng: self.losses(images, training=True), (objective,), after=self._after_update),)
+
+    def _after_update(self, metrics: dict[str, tf.Tensor], images: tf.Tensor) -> dict[str, tf.Tensor]:
+        """The codebook's moving averages (codebook_update=ema) from the whole batch's usage, and its perplexity."""
         if self.config.codebook_update == "ema":
             vectors = tf.shape(images)[0] * self.grid_shape[0] * self.grid_shape[1]
             self.quantizer.update_averages(metrics["usage"], metrics["entry_means"], tf.cast(vectors, tf.float32))
-        metrics["perplexity"] = perplexity(metrics["usage"])
-        return metrics
+        return {"perplexity": perplexity(metrics["usage"])}
 
     def code_indices(self, images: tf.Tensor) -> tf.Tensor:
         """The grid of codebook indices of images in the model's pixel range (N, H, W)."""
         return self.quantizer.nearest(self.encoder(images, training=False))
 
-    def prior_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
-        """One update of the prior on the code indices of a training batch (the VQ-VAE stays as trained)."""
+    def prior_losses(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
+        """The prior's loss in nats per code on the code indices of training images (the VQ-VAE stays as trained)."""
         indices = tf.stop_gradient(self.code_indices(images))
-
-        def nats_per_code(part: tf.Tensor) -> dict[str, tf.Tensor]:
-            logits = self.prior(tf.one_hot(part, self.config.num_embeddings), training=True)
-            return {"prior_loss": tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(part, logits))}
-
-        with tf.GradientTape() as tape:
-            metrics = mean_over_parts(nats_per_code, indices, self.micro_batch_sizes)
-            scaled_loss = self.prior_optimizer.scale_loss(replica_share(metrics["prior_loss"]))
-        apply_gradients(self.prior_optimizer, tape, scaled_loss, self.prior.trainable_variables)
-        return metrics
+        logits = self.prior(tf.one_hot(indices, self.config.num_embeddings), training=True)
+        return {"prior_loss": tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(indices, logits))}
 
     # ------------------------------------------------------------------ the commands' interface
 

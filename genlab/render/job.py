@@ -58,7 +58,12 @@ class RenderJob:
     def __init__(self, command: str, config: Any):
         self.command = command
         self.config = config
-        self.run = SavedRun(config.checkpoint, precise_bn=config.precise_bn, precise_bn_images=config.precise_bn_images)
+        self.run = SavedRun(
+            config.checkpoint,
+            precise_bn=config.precise_bn,
+            precise_bn_images=config.precise_bn_images,
+            average_weights=config.average_weights,
+        )
         self.out_dir = output_dir(config.out, self.run.run_dir, command)
         self.rng = np.random.default_rng(config.seed)
         self.written: list[Path] = []

@@ -31,6 +31,7 @@ class RestoredRun:
     info: dict
     model: "GenerativeModel"
     step: int
+    averaged: bool = False  # the model's sampling networks hold their weights' moving average
 
 
 def _available(directory: Path) -> str:
@@ -91,8 +92,12 @@ def run_condition_names(config: Any, info: dict) -> list[str]:
     return condition_names(condition, info.get("name", "?"), info.get("class_names"), info.get("attribute_names"))
 
 
-def restore_run(checkpoint: str) -> RestoredRun:
-    """The run's model by genlab's own names from its saved config, with every variable restored."""
+def restore_run(checkpoint: str, average_weights: bool = True) -> RestoredRun:
+    """The run's model by genlab's own names from its saved config, with every variable restored.
+
+    A run trained with a weight average (trainer.ema_decay) samples with the averaged weights
+    unless ``average_weights`` is false.
+    """
     from genlab.rundir.state import build_state  # TensorFlow, only once the path is known to be good
 
     run_dir, prefix = find_checkpoint(checkpoint)
@@ -113,4 +118,7 @@ def restore_run(checkpoint: str) -> RestoredRun:
         raise GenlabError(
             f"{error} (the checkpoint does not match the model described by {run_dir / rundir.CONFIG_FILE})"
         ) from None
-    return RestoredRun(run_dir, prefix, config, info, state.model, int(state.step.numpy()))
+    averaged = state.average is not None and average_weights
+    if averaged:
+        state.average.copy_into_networks()
+    return RestoredRun(run_dir, prefix, config, info, state.model, int(state.step.numpy()), averaged)

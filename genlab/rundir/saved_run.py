@@ -71,6 +71,7 @@ class SavedRun:
         data: "ImageSet | None" = None,
         precise_bn: bool = True,
         precise_bn_images: int = PRECISE_BN_IMAGES,
+        average_weights: bool = True,
     ):
         self.path = str(checkpoint)  # as given: a run directory falls back past a damaged checkpoint
         self.run_dir, self.checkpoint = find_checkpoint(self.path)
@@ -80,6 +81,8 @@ class SavedRun:
         self.batch_size = batch_size
         self.precise_bn = precise_bn
         self.precise_bn_images = precise_bn_images
+        self.average_weights = average_weights
+        self.averaged = False  # whether the restored model holds a weight average (known once restored)
         self.batch_norm: BatchNormStatistics | None = None  # known once the model is restored
         self._model: GenerativeModel | None = None
         self._data = data
@@ -98,9 +101,11 @@ class SavedRun:
             logging.getLogger("tensorflow").setLevel(logging.ERROR)  # restore warnings repeat our error
             from genlab.rundir.restore import restore_run
 
-            restored = restore_run(self.path)
+            restored = restore_run(self.path, self.average_weights)
             self._model, self.step, self.checkpoint = restored.model, restored.step, restored.checkpoint
-            log.info("%s model at step %d from %s", restored.model.name, restored.step, restored.checkpoint)
+            self.averaged = restored.averaged
+            weights = ", the weights' moving average" if restored.averaged else ""
+            log.info("%s model at step %d from %s%s", restored.model.name, restored.step, restored.checkpoint, weights)
             self.batch_norm = recompute_batch_statistics(self, self.precise_bn_images if self.precise_bn else None)
         return self._model
 

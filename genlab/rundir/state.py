@@ -13,6 +13,7 @@ from genlab.rundir.checkpoints import CheckpointStore
 from genlab.models import GenerativeModel, build_model
 from genlab.models.kernels import hand_written_kernels
 from genlab.models.optimizers import build_optimizer
+from genlab.models.weight_average import WeightAverage, average_decay
 
 
 @dataclass
@@ -21,6 +22,7 @@ class TrainingState:
     step: tf.Variable
     rng: tf.random.Generator
     checkpoints: CheckpointStore
+    average: WeightAverage | None = None  # trainer.ema_decay: the sampling networks' moving average
 
 
 def seed_generator_states(models: list[keras.Model]) -> list[tf.Variable]:
@@ -58,9 +60,11 @@ def build_state(
     with hand_written_kernels(config.trainer.hand_written_kernels):
         model = build_model(config.model, image_shape, make_optimizer, condition_names)
         model.build_optimizers()
+        decay = average_decay(config)
+        average = WeightAverage(model, decay, getattr(config.trainer, "ema_start", 0)) if decay is not None else None
     step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     rng = tf.random.Generator.from_seed(config.seed)
-    trackables = model.trackables()
+    trackables = {**model.trackables(), **(average.trackables() if average is not None else {})}
     networks = [value for value in trackables.values() if isinstance(value, keras.Model)]
     checkpoints = CheckpointStore(
         run_dir / rundir.CHECKPOINT_DIR,
@@ -71,4 +75,4 @@ def build_state(
         seed_generators=seed_generator_states(networks),
         **trackables,
     )
-    return TrainingState(model, step, rng, checkpoints)
+    return TrainingState(model, step, rng, checkpoints, average)

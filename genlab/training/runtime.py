@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from genlab.models import determinism, micro_batches
+from genlab.models import determinism
+from genlab.training import micro_batches
 from genlab.training.cluster import ClusterRole, cluster_role
 from genlab.config.schema import TrainerConfig
 from genlab.errors import ConfigError

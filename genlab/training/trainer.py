@@ -7,6 +7,7 @@ losses and stop signals.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -23,7 +24,7 @@ import tensorflow as tf
 
 from genlab import rundir
 from genlab.training import runtime
-from genlab.config.schema import condition_of, uses_batch_norm
+from genlab.config.schema import condition_of
 from genlab.data.conditions import condition_table, dataset_condition_names
 from genlab.data import ImageSet, load_dataset
 from genlab.errors import GenlabError, Interrupted
@@ -32,7 +33,9 @@ from genlab.training.hparams import log_hparams, log_session_end
 from genlab.data.pixels import scale
 from genlab.training.batches import Batch, Batches, make_batches
 from genlab.models.base import with_conditions
-from genlab.models.micro_batches import part_sizes
+from genlab.training.micro_batches import part_sizes
+from genlab.training.networks import check_frozen, model_must_not_split
+from genlab.training.update import run_phase_step
 from genlab.native_output import QuietSummaryWriter
 from genlab.training.console import ProgressReporter, format_metrics
 from genlab.render.conditions import default_rows, rows_of_codes
@@ -100,14 +103,18 @@ class Trainer:
     def __init__(self, config: Any, run_dir: Path, data: ImageSet | None = None, batches: Batches | None = None):
         self.config = config
         self.run_dir = run_dir
-        self.runtime = runtime.configure(config.trainer, config.seed, batch_norm=uses_batch_norm(config.model))
         self.data = data if data is not None else load_dataset(config.dataset)
         for note in self.data.notes:
             log.info("%s", note)
+        condition = condition_of(config.model)
+        condition_names = dataset_condition_names(condition, self.data) if condition is not None else ()
+        # Whether the networks may be split into micro-batches is read from the networks themselves,
+        # built once in a graph of their own: thread settings must be fixed before TensorFlow starts.
+        whole_batches = model_must_not_split(config, self.data.image_shape, condition_names)
+        self.runtime = runtime.configure(config.trainer, config.seed, batch_norm=whole_batches)
         self.strategy = self.runtime.strategy
         self.is_chief = self.runtime.is_chief
         self.replica_batch_size = _replica_batch_size(config.trainer.batch_size, self.runtime.num_replicas)
-        condition = condition_of(config.model)
         with self.strategy.scope():  # variables mirrored on every replica
             state = build_state(
                 config,
@@ -115,12 +122,15 @@ class Trainer:
                 run_dir,
                 loss_scaling=self.runtime.precision == "mixed_float16",
                 owns_run_dir=self.is_chief,
-                condition_names=dataset_condition_names(condition, self.data) if condition is not None else (),
+                condition_names=condition_names,
             )
         self.model, self.step, self.rng, self.checkpoints = state.model, state.step, state.rng, state.checkpoints
-        self.model.micro_batch_sizes = tuple(part_sizes(self.replica_batch_size, self.runtime.micro_batch_plan.parts))
+        self.average = state.average
+        self.part_sizes = tuple(part_sizes(self.replica_batch_size, self.runtime.micro_batch_plan.parts))
         # One phase for most models; a VQ-VAE trains its prior in a second one, on the same step counter.
         self.phases = self.model.phases(total_steps(config.trainer, self.data.num_train))
+        for phase in self.phases:
+            check_frozen(self.model, phase)
         self.steps = sum(phase.steps for phase in self.phases)
         if batches is None:
             batches = make_batches(
@@ -153,7 +163,9 @@ class Trainer:
 
     def _model_step(self, phase: int, batch: Batch) -> dict[str, tf.Tensor]:
         """The model's update alone: the part XLA compiles when jit_compile is on."""
-        metrics = self.phases[phase].step(batch, self.rng)
+        metrics = run_phase_step(self.phases[phase], batch, self.rng, self.part_sizes)
+        if self.average is not None:
+            self.average.update(self.step + 1)
         return {name: tf.cast(metrics[name], tf.float32) for name in self.phases[phase].metric_names}
 
     def _replica_step(self, phase: int, batch: Batch) -> dict[str, tf.Tensor]:
@@ -243,20 +255,29 @@ class Trainer:
         samples, columns = self._samples()
         return tile(samples, columns)
 
+    def _sampling_weights(self) -> contextlib.AbstractContextManager:
+        """Inside the block the networks hold the weights pictures are drawn with (the average, when kept)."""
+        return self.average.in_use() if self.average is not None else contextlib.nullcontext()
+
     def _write_images(self, step: int) -> None:
         """Progress frame from the fixed inputs, plus the same grids in TensorBoard."""
         if not self.is_chief:
             return
-        grids = {}
-        if self.model.has_encoder:
-            grids["reconstructions"] = tile(self._reconstructions(), columns=8)
-        if self.model.prior_ready():
-            grids["samples"] = self._sample_grid()
+        with self._sampling_weights():
+            grids = self._grids()
         frame = grids.get("samples", grids.get("reconstructions"))
         save_png(frame, self.run_dir / rundir.PROGRESS_DIR / f"step_{step:07d}.png")
         with self.writer.as_default(step=step):
             for name, grid in grids.items():
                 tf.summary.image(name, grid[None])
+
+    def _grids(self) -> dict[str, np.ndarray]:
+        grids = {}
+        if self.model.has_encoder:
+            grids["reconstructions"] = tile(self._reconstructions(), columns=8)
+        if self.model.prior_ready():
+            grids["samples"] = self._sample_grid()
+        return grids
 
     def _write_scalars(self, step: int, metrics: dict[str, float], images_per_second: float) -> None:
         if not self.is_chief:
@@ -279,10 +300,10 @@ class Trainer:
     def _final_pictures(self) -> None:
         if not self.is_chief:
             return
-        if self.model.has_encoder:
-            save_png(tile(self._reconstructions(), columns=8), self.run_dir / "reconstructions.png")
-        if self.model.prior_ready():
-            save_png(self._sample_grid(), self.run_dir / "samples.png")
+        with self._sampling_weights():
+            grids = self._grids()
+        for name, grid in grids.items():
+            save_png(grid, self.run_dir / f"{name}.png")
 
     @property
     def trace_count(self) -> int:

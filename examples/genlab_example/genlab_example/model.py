@@ -12,8 +12,7 @@ import tensorflow as tf
 
 from genlab.metrics.elbo import log_likelihood_of_error
 from genlab.models.ae import reconstruction_error
-from genlab.models.base import GenerativeModel, OptimizerFactory, apply_gradients, replica_share
-from genlab.models.micro_batches import mean_over_parts
+from genlab.models.base import GenerativeModel, Objective, OptimizerFactory, Update
 from genlab.models.vae import kl_to_standard_normal
 
 
@@ -31,10 +30,11 @@ def dense_network(input_shape: tuple[int, ...], hidden_units: list[int], outputs
 
 class MLPVAE(GenerativeModel):
     name = "mlp_vae"
-    metric_names = ("loss", "reconstruction", "kl", "elbo")  # what train_step returns, logged by the trainer
+    metric_names = ("loss", "reconstruction", "kl", "elbo")  # what updates() return, logged by the trainer
     has_encoder = True  # encode(): reconstructions, latent plots, traversals from a test image
     has_prior = True  # prior_codes(): a standard normal (GenerativeModel's), for samples
     has_posterior = True  # posterior() and decoder_logits(): ELBO, likelihood, traversals ordered by KL
+    averaged_networks = ("encoder", "decoder")  # what trainer.ema_decay averages
 
     def __init__(self, config, image_shape: tuple[int, int, int], make_optimizer: OptimizerFactory):
         self.config = config
@@ -72,13 +72,10 @@ class MLPVAE(GenerativeModel):
         log_likelihood = log_likelihood_of_error(self.config.reconstruction_loss, reconstruction, values)
         return {"loss": loss, "reconstruction": reconstruction, "kl": kl, "elbo": log_likelihood - kl}
 
-    def train_step(self, images: tf.Tensor, rng: tf.random.Generator) -> dict[str, tf.Tensor]:
-        with tf.GradientTape() as tape:
-            # The batch in parts when genlab's trainer splits it (trainer.micro_batches), in a fixed order.
-            metrics = mean_over_parts(lambda part: self.losses(part, rng), images, self.micro_batch_sizes)
-            scaled_loss = self.optimizer.scale_loss(replica_share(metrics["loss"]))
-        apply_gradients(self.optimizer, tape, scaled_loss, self.variables)
-        return metrics
+    def updates(self) -> tuple[Update, ...]:
+        """One optimizer minimising the metric "loss" over both networks; genlab's trainer does the rest
+        (splitting the batch, replicas, loss scaling, the weight average)."""
+        return (Update(self.losses, (Objective("loss", self.optimizer, lambda: self.variables),)),)
 
     # ------------------------------------------------------------------ what the commands call
 

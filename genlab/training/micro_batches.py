@@ -52,10 +52,16 @@ def available_cores() -> int:
 def plan(setting: int | None, batch_size: int, batch_norm: bool, on_cpu_alone: bool, cores: int) -> MicroBatchPlan:
     """How many parts each step's batch runs as, and the intra-op threads that lets them run side by side.
 
-    ``setting`` is trainer.micro_batches as a number, None for auto; ``on_cpu_alone`` means no GPU and one replica,
-    the only case ``auto`` splits (a GPU runs a whole batch in parallel already).
+    ``setting`` is trainer.micro_batches as a number, None for auto; ``batch_norm`` says the networks must not be
+    split (found in them, genlab.training.networks); ``on_cpu_alone`` means no GPU and one replica, the only case
+    ``auto`` splits (a GPU runs a whole batch in parallel already).
     """
-    if setting is not None:  # genlab.config refuses more than one with batch norm
+    if setting is not None and setting > 1 and batch_norm:
+        raise ConfigError(
+            f"trainer.micro_batches={setting}: the model's networks use batch norm (or the model writes its own "
+            "step), which would normalise each micro-batch with its own statistics; use trainer.micro_batches=1 or auto"
+        )
+    if setting is not None:
         threads = max(1, cores // setting) if on_cpu_alone and setting > 1 else None
         return MicroBatchPlan(setting, threads)
     if batch_norm or not on_cpu_alone or cores < 2:
