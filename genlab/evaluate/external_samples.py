@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from genlab.errors import GenlabError
+from genlab.rundir.outputs import check_output_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -170,8 +171,9 @@ def _as_uint8(images: np.ndarray, where: str) -> np.ndarray:
 
 
 def require_new_folder(key: str, folder: str | Path) -> Path:
-    """``folder`` resolved, when it does not exist yet or is an empty folder."""
-    target = Path(folder).expanduser().resolve()
+    """``folder`` resolved, when it does not exist yet or is an empty folder, and lies outside every
+    run's checkpoints/ (genlab.rundir.outputs)."""
+    target = check_output_path(key, folder)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise GenlabError(f"{key}={folder}: {target} exists and is not an empty folder; name a new one")
     return target
