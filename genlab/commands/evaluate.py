@@ -79,12 +79,13 @@ def run_evaluate(cfg: DictConfig) -> None:
 
 def run_evaluate_samples(config: Any) -> None:
     """`genlab evaluate samples=PATH dataset=NAME`: images made elsewhere, scored as a run's samples are."""
-    from genlab.evaluate.external_samples import metrics_file, samples_source
+    from genlab.evaluate.external_samples import count_images, metrics_file, samples_source
 
     source = samples_source(config.samples)  # a wrong path fails before TensorFlow is imported
     check_output_path("samples", config.samples, metrics_file(source))  # the scores go beside the images
     if config.dataset.cache_dir:
         check_output_path("dataset.cache_dir", config.dataset.cache_dir)
+    count_images(source)  # a file that is not an image array fails before TensorFlow too
     from genlab.evaluate.evaluator import Evaluator, format_table
 
     evaluation = Evaluator(config).evaluate_samples(config.samples, config.dataset)

@@ -292,29 +292,31 @@ class Evaluator:
         test split as a run's samples are: same test subset, features and numbers; written beside them."""
         import keras
 
-        from genlab.evaluate.external_samples import load_samples, metrics_file
+        from genlab.evaluate.external_samples import count_images, load_samples, metrics_file
 
         keras.utils.set_random_seed(self.settings.seed)
         data = self._dataset(dataset_config)
-        samples = load_samples(path, data.image_shape)
+        given = count_images(path)
         needed = max(4, self.settings.nearest_k + 1)
-        if len(samples) < needed:
-            raise GenlabError(f"samples={path}: {len(samples)} images; scoring needs at least {needed}")
+        if given < needed:
+            raise GenlabError(f"samples={path}: {given} images; scoring needs at least {needed}")
+        # only the images scored are read: the first n of a large array cost what n images cost
+        samples = load_samples(path, data.image_shape, limit=min(self.settings.n, len(data.test_images)))
         if len(data.test_images) < 4:
             raise GenlabError(f"dataset={data.name}: the test split has only {len(data.test_images)} images; scoring needs at least 4")
         source = Path(path).expanduser().resolve()
-        log.info("scoring %d images from %s against %d %s test images", len(samples), source, len(data.test_images), data.name)
+        log.info("scoring %d images from %s against %d %s test images", given, source, len(data.test_images), data.name)
         evaluation = SamplesEvaluation(
             samples=source,
             dataset=data.name,
             settings=self.settings.key(),
             image_shape=[int(side) for side in data.image_shape],
-            counts={"test_images": len(data.test_images), "images_given": len(samples)},
+            counts={"test_images": len(data.test_images), "images_given": given},
         )
         self._score_samples(data, dataset_config, samples, evaluation)
-        if len(samples) > evaluation.counts["sample_images"]:
+        if given > evaluation.counts["sample_images"]:
             evaluation.notes.append(
-                f"the first {evaluation.counts['sample_images']} of the {len(samples)} images were scored (n={self.settings.n}, "
+                f"the first {evaluation.counts['sample_images']} of the {given} images were scored (n={self.settings.n}, "
                 f"at most the test split's {len(data.test_images)})"
             )
         if not evaluation.metrics:

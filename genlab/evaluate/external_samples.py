@@ -15,11 +15,11 @@ from typing import Sequence
 import numpy as np
 
 from genlab.errors import GenlabError
+from genlab.evaluate.sample_arrays import array_header, read_first
 from genlab.rundir.outputs import check_output_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ARRAY_SUFFIXES = (".npy", ".npz")
-NPZ_KEY = "samples"  # the array an .npz holding several is read from
 GRAY_MODES = ("1", "L", "LA", "I", "I;16")  # Pillow's modes of grayscale pictures; the rest is read as RGB
 JPEG_GRAY_TOLERANCE = 2  # levels by which a gray picture's channels may differ after JPEG's colour coding
 
@@ -41,23 +41,36 @@ def samples_source(path: str | Path) -> Path:
     return source.resolve()
 
 
-def load_samples(path: str | Path, image_shape: Sequence[int]) -> np.ndarray:
-    """The images at ``path`` as uint8 (N, H, W, C) fitting ``image_shape`` (H, W, C)."""
+def load_samples(path: str | Path, image_shape: Sequence[int], limit: int | None = None) -> np.ndarray:
+    """The first ``limit`` (all, when None) images at ``path`` as uint8 (N, H, W, C) fitting ``image_shape`` (H, W, C)."""
     source = samples_source(path)
-    images = _read(source)
+    images = _read(source, limit)
     return _fitted(images, tuple(int(side) for side in image_shape), str(path))
 
 
-def _read(source: Path) -> np.ndarray:
-    return _read_folder(source) if source.is_dir() else _read_array(source)
+def count_images(path: str | Path) -> int:
+    """How many images ``path`` holds, from an array's header or a folder's file names (no pixel is read)."""
+    source = samples_source(path)
+    if source.is_dir():
+        return len(_image_files(source))
+    return array_header(source).shape[0]
 
 
-def _read_folder(folder: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+def _read(source: Path, limit: int | None) -> np.ndarray:
+    return _read_folder(source, limit) if source.is_dir() else read_first(source, limit)
 
+
+def _image_files(folder: Path) -> list[Path]:
     files = sorted(path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
     if not files:
         raise GenlabError(f"samples={folder}: no .png/.jpg/.jpeg images in the folder")
+    return files
+
+
+def _read_folder(folder: Path, limit: int | None) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    files = _image_files(folder)[:limit]
     images = []
     for file in files:
         try:
@@ -74,24 +87,6 @@ def _read_folder(folder: Path) -> np.ndarray:
     return np.stack(images)
 
 
-def _read_array(file: Path) -> np.ndarray:
-    try:
-        loaded = np.load(file, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise GenlabError(f"samples={file}: cannot be read as a numpy array ({error})") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            names = list(loaded.files)
-            if not names:
-                raise GenlabError(f"samples={file}: the .npz holds no arrays")
-            if len(names) > 1 and NPZ_KEY not in names:
-                raise GenlabError(
-                    f"samples={file}: the .npz holds {', '.join(names)}; name the images' array '{NPZ_KEY}'"
-                )
-            return loaded[NPZ_KEY if NPZ_KEY in names else names[0]]
-    return loaded
-
-
 def _size(shape: Sequence[int]) -> str:
     return f"{shape[1]}x{shape[0]}" + (f"x{shape[2]}" if len(shape) == 3 else "")
 
@@ -99,8 +94,6 @@ def _size(shape: Sequence[int]) -> str:
 def _fitted(images: np.ndarray, image_shape: tuple[int, int, int], where: str) -> np.ndarray:
     """``images`` as uint8 (N, H, W, C) of ``image_shape``, or a GenlabError saying what does not fit."""
     height, width, channels = image_shape
-    if images.dtype.kind not in "uif" and images.dtype != np.bool_:
-        raise GenlabError(f"samples={where}: images must hold numbers, got an array of {images.dtype}")
     if images.ndim == 3:  # (N, H, W): one channel
         images = images[..., None]
     if images.ndim != 4:
@@ -195,7 +188,7 @@ def write_sample_files(samples: np.ndarray, folder: str | Path) -> Path:
 def preview(path: str | Path, count: int) -> np.ndarray:
     """The first ``count`` images at ``path`` as uint8 (N, H, W, C), in their own size (for a contact sheet)."""
     source = samples_source(path)
-    images = _read(source)
+    images = _read(source, count)
     images = images[..., None] if images.ndim == 3 else images
     if images.ndim != 4:
         raise GenlabError(f"samples={path}: expected images of shape (N, H, W[, C]), got {images.shape}")
