@@ -34,6 +34,7 @@ from genlab import rundir
 from genlab.errors import GenlabError
 from genlab.config.evaluate import EvaluationSettings
 from genlab.config.metrics import ACTIVE_KL, LABELS
+from genlab.evaluate.metrics_files import load_metrics_file
 from genlab.files import write_text_atomically
 from genlab.rundir.restore import find_checkpoint
 from genlab.rundir.saved_run import FIT_EXAMPLES, with_conditions
@@ -96,11 +97,12 @@ def metrics_path(run_dir: Path) -> Path:
 
 
 def read_metrics(run_dir: Path) -> dict | None:
+    """The run's checked metrics.json, or None when it is missing or malformed (the run is then not
+    evaluated; `genlab report` says why with genlab.evaluate.metrics_files.load_metrics_file)."""
     try:
-        data = json.loads(metrics_path(run_dir).read_text())
-    except (OSError, ValueError):
+        return load_metrics_file(metrics_path(run_dir))
+    except GenlabError:
         return None
-    return data if isinstance(data, dict) and isinstance(data.get("metrics"), dict) else None
 
 
 def relative_checkpoint(run_dir: Path, prefix: str) -> str:

@@ -8,7 +8,6 @@ the file and what to change.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from genlab.errors import GenlabError
 from genlab.evaluate.sample_arrays import array_header, read_first
+from genlab.rundir.layout import CONFIG_FILE
 from genlab.rundir.outputs import check_output_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -196,13 +196,9 @@ def preview(path: str | Path, count: int) -> np.ndarray:
 
 
 def find_scores(directory: Path) -> list[Path]:
-    """Every file at or below ``directory`` holding the scores of images made elsewhere (their "samples")."""
-    found = []
-    for path in sorted({*directory.rglob("metrics.json"), *directory.rglob("*.metrics.json")}):
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and "samples" in data and isinstance(data.get("metrics"), dict):
-            found.append(path)
-    return found
+    """Every file at or below ``directory`` that holds, by its name and place, the scores of images made
+    elsewhere: each <stem>.metrics.json, and each metrics.json outside a run directory (a run's own
+    is its evaluation). Their content is checked when read (genlab.evaluate.metrics_files)."""
+    found = set(directory.rglob("*.metrics.json"))
+    found |= {path for path in directory.rglob("metrics.json") if not (path.parent / CONFIG_FILE).is_file()}
+    return sorted(found)
