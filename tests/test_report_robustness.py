@@ -83,6 +83,7 @@ def test_a_malformed_run_info_is_one_error_naming_it(tmp_path: Path, content) ->
         (b"number,value\n0,\xff\xfe\n", "not UTF-8"),
         (b"number,value,run\n0,1.5,a,extra,more\n", "row 1 has more cells than the header's 3 columns"),
         (b"number,value\n0,\x001\n", ""),
+        (b"", "empty"),
     ],
 )
 def test_a_malformed_trials_table_is_one_error_naming_it(tmp_path: Path, content: bytes, message: str) -> None:

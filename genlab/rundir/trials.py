@@ -61,6 +61,7 @@ def read_trials(sweep_dir: Path) -> list[dict[str, str]]:
         with open(path, newline="", encoding="utf-8") as table:
             reader = csv.DictReader(table)
             rows = list(reader)
+            columns = reader.fieldnames  # read from the file: None when it is empty
     except FileNotFoundError:
         return []
     except UnicodeDecodeError:
@@ -69,9 +70,11 @@ def read_trials(sweep_dir: Path) -> list[dict[str, str]]:
         raise GenlabError(f"{path}: not a CSV table ({error})") from None
     except OSError as error:
         raise GenlabError(f"cannot read {path}: {error.strerror or error}") from None
+    if columns is None:  # record_trial always writes the header
+        raise GenlabError(f"{path}: empty")
     for number, row in enumerate(rows, 1):
         if None in row:  # csv.DictReader's key for the cells past the header's columns
-            raise GenlabError(f"{path}: row {number} has more cells than the header's {len(reader.fieldnames or [])} columns")
+            raise GenlabError(f"{path}: row {number} has more cells than the header's {len(columns)} columns")
     return rows
 
 
