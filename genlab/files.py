@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import re
 from pathlib import Path
@@ -86,3 +87,22 @@ def failed_file(error: BaseException) -> OSError | None:
     if match is None or match["reason"] not in _ERRNO_OF_MESSAGE:
         return None
     return OSError(_ERRNO_OF_MESSAGE[match["reason"]], match["reason"], match["path"])
+
+
+def read_json(path: str | os.PathLike) -> object:
+    """The JSON value in ``path``, or a GenlabError naming the file when it cannot be read, is empty,
+    is not UTF-8 or not JSON (a run directory may hold a file cut short, or one from elsewhere)."""
+    from genlab.errors import GenlabError
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise GenlabError(f"{path}: not UTF-8 text") from None
+    except OSError as error:
+        raise GenlabError(f"cannot read {path}: {error.strerror or error}") from None
+    if not text.strip():
+        raise GenlabError(f"{path}: empty")
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise GenlabError(f"{path}: not JSON ({error})") from None

@@ -2,6 +2,7 @@
 uint8 array, every misfit a one-line error that says what to change (numpy and Pillow only)."""
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from PIL import Image
 
 from genlab.errors import GenlabError
-from genlab.evaluate.external_samples import load_samples, metrics_file, preview, write_sample_files
+from genlab.evaluate.external_samples import count_images, load_samples, metrics_file, preview, write_sample_files
 
 GRAY = (8, 8, 1)
 RGB = (8, 8, 3)
@@ -109,3 +110,65 @@ def test_scores_go_beside_the_images(tmp_path: Path) -> None:
     (tmp_path / "folder").mkdir()
     assert metrics_file(tmp_path / "folder") == tmp_path / "folder" / "metrics.json"
     assert metrics_file(tmp_path / "gan.npz") == tmp_path / "gan.metrics.json"
+
+
+def _pickled_objects(path: Path) -> None:
+    np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+
+
+def _text(path: Path) -> None:
+    path.write_text("0 1 2 3\n")
+
+
+def _damaged_header(path: Path) -> None:
+    np.save(path, images(GRAY))
+    content = bytearray(path.read_bytes())
+    content[20:32] = b"!" * 12
+    path.write_bytes(bytes(content))
+
+
+def _cut_short(path: Path) -> None:
+    np.save(path, images(GRAY))
+    path.write_bytes(path.read_bytes()[:150])
+
+
+def _objects_in_npz(path: Path) -> None:
+    np.savez(path.with_suffix(".npz"), samples=np.array([1, None], dtype=object))
+
+
+def _text_npz(path: Path) -> None:
+    path.with_suffix(".npz").write_text("not a zip")
+
+
+@pytest.mark.parametrize("make", [_pickled_objects, _text, _damaged_header, _cut_short, _objects_in_npz, _text_npz])
+def test_a_file_that_is_not_an_image_array_is_one_line_without_pickle_advice(tmp_path: Path, make) -> None:
+    make(tmp_path / "bad.npy")
+    path = next(tmp_path.iterdir())
+    for read in (lambda: load_samples(path, GRAY), lambda: count_images(path), lambda: preview(path, 2)):
+        with pytest.raises(GenlabError) as error:
+            read()
+        text = str(error.value)
+        assert text.startswith(f"samples={path}: not a numeric image array (") and "\n" not in text
+        assert "pickle" not in text.replace("never unpickles", "")
+
+
+def test_scoring_the_first_images_of_a_large_array_reads_only_those(tmp_path: Path) -> None:
+    big = tmp_path / "big.npy"  # 200 MB of floats, sparse on disk: nothing of it is written
+    np.lib.format.open_memmap(big, mode="w+", dtype=np.float32, shape=(800_000, 8, 8, 1)).flush()
+    assert big.stat().st_size > 200_000_000 and count_images(big) == 800_000
+    tracemalloc.start()
+    try:
+        loaded = load_samples(big, GRAY, limit=16)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert loaded.shape == (16, *GRAY) and type(loaded) is np.ndarray  # a copy: the mapping is closed
+    assert peak < 2_000_000, peak  # what 16 images cost, not the file
+
+    expected = images(GRAY, count=3000)
+    np.savez_compressed(tmp_path / "compressed.npz", samples=expected)
+    np.savez(tmp_path / "stored.npz", samples=np.asfortranarray(expected), labels=np.arange(3))
+    for name in ("compressed.npz", "stored.npz"):
+        path = tmp_path / name
+        assert count_images(path) == 3000
+        np.testing.assert_array_equal(load_samples(path, GRAY, limit=7), expected[:7], err_msg=name)

@@ -30,6 +30,10 @@ PATH_KEYS = frozenset({
     "checkpoint", "out", "dir", "resume", "inception_weights", "dataset.path", "dataset.cache_dir",
     "hydra.run.dir", "hydra.sweep.dir", "save_samples",
 })  # fmt: skip
+# Keys whose value is a path genlab writes to, checked as typed before Hydra makes any folder
+# (genlab.rundir.outputs); each command checks them again once composed, for values set in a config.
+OUTPUT_KEYS = frozenset({"out", "save_samples", "dataset.cache_dir", "hydra.run.dir", "hydra.sweep.dir"})
+COMMAND_OUTPUT_KEYS = {"report": frozenset({"dir"})}
 # Keys whose value is a path in one command only (report's ``samples`` is a number).
 COMMAND_PATH_KEYS = {"evaluate": frozenset({"samples"})}
 # The key a command's plain argument stands for: every command that reads a run, and the report.
@@ -61,10 +65,12 @@ def hydra_arguments(command: str, arguments: Sequence[str]) -> list[str]:
             converted.append(argument)
             flag_value = argument if argument in FLAGS_WITH_VALUE | INFO_FLAGS else None
         elif positional_key is not None and _is_path_argument(argument):
+            check_output_argument(command, f"{positional_key}={argument}")
             paths.append(argument)
             converted.append(f"{positional_key}={hydra_quoted(argument)}")
             flag_value = None
         else:
+            check_output_argument(command, argument)
             converted.append(quoted_path_override(argument, PATH_KEYS | COMMAND_PATH_KEYS.get(command, frozenset())))
             flag_value = None
     if len(paths) > 1:
@@ -75,6 +81,17 @@ def hydra_arguments(command: str, arguments: Sequence[str]) -> list[str]:
     if command == "train":
         converted = [*resumed_model(arguments), *converted]
     return converted
+
+
+def check_output_argument(command: str, argument: str) -> None:
+    """A ``key=value`` the user typed for a path genlab writes to, against the rule of where it may write."""
+    key, equals, value = argument.partition("=")
+    key = key.lstrip("+")
+    if not equals or not value or "${" in value or key not in OUTPUT_KEYS | COMMAND_OUTPUT_KEYS.get(command, frozenset()):
+        return
+    from genlab.rundir.outputs import check_output_path
+
+    check_output_path(key, value.strip("'\""))
 
 
 def resumed_model(arguments: Sequence[str]) -> list[str]:

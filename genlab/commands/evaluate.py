@@ -17,6 +17,8 @@ from genlab.config.checks import validate
 from genlab.config.evaluate import register_evaluation_schemas
 from genlab.config.store import register_schemas
 from genlab.errors import GenlabError
+from genlab import rundir
+from genlab.rundir.outputs import check_output_path
 from genlab.rundir.restore import find_checkpoint
 
 register_schemas()  # the dataset group's schema, for `evaluate samples=... dataset=NAME`
@@ -60,12 +62,15 @@ def run_evaluate(cfg: DictConfig) -> None:
     if config.samples is not None:
         run_evaluate_samples(config)
         return
-    find_checkpoint(config.checkpoint)  # a wrong path fails before TensorFlow is imported
+    run_dir, _ = find_checkpoint(config.checkpoint)  # a wrong path fails before TensorFlow is imported
+    from genlab.evaluate.evaluator import Evaluator, format_table, metrics_path
+
+    for written in (metrics_path(run_dir), run_dir / rundir.TENSORBOARD_DIR):  # a link in the run could lead anywhere
+        check_output_path("checkpoint", config.checkpoint, written)
     if config.save_samples is not None:
         from genlab.evaluate.external_samples import require_new_folder
 
         require_new_folder("save_samples", config.save_samples)
-    from genlab.evaluate.evaluator import Evaluator, format_table, metrics_path
 
     evaluation = Evaluator(config).evaluate(config.checkpoint, save_samples=config.save_samples)
     print(format_table(evaluation), file=sys.stdout)
@@ -74,9 +79,13 @@ def run_evaluate(cfg: DictConfig) -> None:
 
 def run_evaluate_samples(config: Any) -> None:
     """`genlab evaluate samples=PATH dataset=NAME`: images made elsewhere, scored as a run's samples are."""
-    from genlab.evaluate.external_samples import metrics_file, samples_source
+    from genlab.evaluate.external_samples import count_images, metrics_file, samples_source
 
     source = samples_source(config.samples)  # a wrong path fails before TensorFlow is imported
+    check_output_path("samples", config.samples, metrics_file(source))  # the scores go beside the images
+    if config.dataset.cache_dir:
+        check_output_path("dataset.cache_dir", config.dataset.cache_dir)
+    count_images(source)  # a file that is not an image array fails before TensorFlow too
     from genlab.evaluate.evaluator import Evaluator, format_table
 
     evaluation = Evaluator(config).evaluate_samples(config.samples, config.dataset)
@@ -87,6 +96,7 @@ def run_evaluate_samples(config: Any) -> None:
 def run_report(cfg: DictConfig) -> None:
     config = checked(cfg, "report")
     check_runs_dir(config)
+    check_output_path("dir", config.dir)  # report.md, report.csv, ... go into it
     from genlab.evaluate.report import report
 
     report(config)

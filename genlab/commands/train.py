@@ -9,6 +9,7 @@ from typing import Any, Iterator
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from genlab import rundir
@@ -26,6 +27,7 @@ from genlab.native_output import import_tensorflow_quietly
 from genlab.commands.parallel_sweep import exits_as_failed_jobs
 from genlab.training.resources import check_resources
 from genlab.training.schedule import check_batch_size, describe_budget, phase_steps, run_steps
+from genlab.rundir.outputs import check_output_path
 from genlab.rundir.saved_config import prepare_run
 
 log = logging.getLogger("genlab.train")
@@ -61,6 +63,20 @@ def _check_shared_run_dir(role: ClusterRole, resume: str | None) -> None:
         )
 
 
+def _check_outputs(run_dir: Path, cfg: DictConfig) -> None:
+    """The run directory and the data cache are written to: never inside a run's checkpoints/."""
+    sweep = HydraConfig.get().mode == RunMode.MULTIRUN
+    try:
+        check_output_path("hydra.sweep.dir" if sweep else "hydra.run.dir", run_dir)
+    except GenlabError:
+        rundir.discard_unstarted(run_dir)  # what Hydra wrote there for this job (its log)
+        if run_dir.is_dir() and not any(run_dir.iterdir()):  # and the folder itself: nothing stays in checkpoints/
+            run_dir.rmdir()
+        raise
+    if cfg.dataset.get("cache_dir"):
+        check_output_path("dataset.cache_dir", cfg.dataset.cache_dir)
+
+
 @contextlib.contextmanager
 def _unwritable_files_say_what_is_kept(run_dir: Path) -> Iterator[None]:
     """A file training cannot write (a full disk) ends the run naming it, the checkpoint it keeps and how to go on."""
@@ -85,6 +101,7 @@ def _train_run(cfg: DictConfig) -> tuple[Path, Any]:
     try:
         role = cluster_role()
         _check_shared_run_dir(role, cfg.resume)
+        _check_outputs(run_dir, cfg)
     except GenlabError:
         if not started:  # the time-stamped directory Hydra just made for this process
             rundir.discard_unstarted(run_dir)

@@ -1,16 +1,12 @@
-"""The training curves of many runs from their history.jsonl: one plot per logged metric, one line per
+"""The training curves of many runs from their history.jsonl records: one plot per logged metric, one line per
 run, the runs of one seed group in one colour (matplotlib's headless Agg canvas)."""
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 from typing import Any, Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-
-from genlab import rundir
 
 LEFT_OUT = ("step", "images_per_second")  # not curves of the model
 PLOTS_PER_ROW = 3
@@ -19,21 +15,13 @@ LINE_STYLES = ("-", "--", ":", "-.")  # the seeds of one group, told apart
 LEGEND_CHARACTERS_PER_INCH = 14  # of the legend's small font: how many labels fit side by side
 
 
-def read_history(run_dir: Path) -> dict[str, tuple[list[int], list[float]]]:
-    """Per metric, its steps and values; a step logged again after a resume keeps its last value."""
+def history_curves(records: Sequence[dict[str, float]]) -> dict[str, tuple[list[int], list[float]]]:
+    """Per metric, its steps and values, from a run's history records (genlab.rundir.history); a step
+    logged again after a resume keeps its last value."""
     by_step: dict[int, dict[str, float]] = {}
-    try:
-        lines = (run_dir / rundir.HISTORY_FILE).read_text().splitlines()
-    except OSError:
-        return {}
-    for line in lines:
-        try:
-            entry = json.loads(line)
-            step = int(entry["step"])
-        except (ValueError, KeyError, TypeError):
-            continue  # a line cut short by a kill
-        by_step.setdefault(step, {}).update(
-            {key: float(value) for key, value in entry.items() if key not in LEFT_OUT and isinstance(value, (int, float))}
+    for record in records:
+        by_step.setdefault(int(record["step"]), {}).update(
+            {key: float(value) for key, value in record.items() if key not in LEFT_OUT}
         )
     curves: dict[str, tuple[list[int], list[float]]] = {}
     for step in sorted(by_step):

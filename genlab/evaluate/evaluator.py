@@ -34,6 +34,7 @@ from genlab import rundir
 from genlab.errors import GenlabError
 from genlab.config.evaluate import EvaluationSettings
 from genlab.config.metrics import ACTIVE_KL, LABELS
+from genlab.evaluate.metrics_files import load_metrics_file
 from genlab.files import write_text_atomically
 from genlab.rundir.restore import find_checkpoint
 from genlab.rundir.saved_run import FIT_EXAMPLES, with_conditions
@@ -96,11 +97,12 @@ def metrics_path(run_dir: Path) -> Path:
 
 
 def read_metrics(run_dir: Path) -> dict | None:
+    """The run's checked metrics.json, or None when it is missing or malformed (the run is then not
+    evaluated; `genlab report` says why with genlab.evaluate.metrics_files.load_metrics_file)."""
     try:
-        data = json.loads(metrics_path(run_dir).read_text())
-    except (OSError, ValueError):
+        return load_metrics_file(metrics_path(run_dir))
+    except GenlabError:
         return None
-    return data if isinstance(data, dict) and isinstance(data.get("metrics"), dict) else None
 
 
 def relative_checkpoint(run_dir: Path, prefix: str) -> str:
@@ -293,29 +295,31 @@ class Evaluator:
         test split as a run's samples are: same test subset, features and numbers; written beside them."""
         import keras
 
-        from genlab.evaluate.external_samples import load_samples, metrics_file
+        from genlab.evaluate.external_samples import count_images, load_samples, metrics_file
 
         keras.utils.set_random_seed(self.settings.seed)
         data = self._dataset(dataset_config)
-        samples = load_samples(path, data.image_shape)
+        given = count_images(path)
         needed = max(4, self.settings.nearest_k + 1)
-        if len(samples) < needed:
-            raise GenlabError(f"samples={path}: {len(samples)} images; scoring needs at least {needed}")
+        if given < needed:
+            raise GenlabError(f"samples={path}: {given} images; scoring needs at least {needed}")
+        # only the images scored are read: the first n of a large array cost what n images cost
+        samples = load_samples(path, data.image_shape, limit=min(self.settings.n, len(data.test_images)))
         if len(data.test_images) < 4:
             raise GenlabError(f"dataset={data.name}: the test split has only {len(data.test_images)} images; scoring needs at least 4")
         source = Path(path).expanduser().resolve()
-        log.info("scoring %d images from %s against %d %s test images", len(samples), source, len(data.test_images), data.name)
+        log.info("scoring %d images from %s against %d %s test images", given, source, len(data.test_images), data.name)
         evaluation = SamplesEvaluation(
             samples=source,
             dataset=data.name,
             settings=self.settings.key(),
             image_shape=[int(side) for side in data.image_shape],
-            counts={"test_images": len(data.test_images), "images_given": len(samples)},
+            counts={"test_images": len(data.test_images), "images_given": given},
         )
         self._score_samples(data, dataset_config, samples, evaluation)
-        if len(samples) > evaluation.counts["sample_images"]:
+        if given > evaluation.counts["sample_images"]:
             evaluation.notes.append(
-                f"the first {evaluation.counts['sample_images']} of the {len(samples)} images were scored (n={self.settings.n}, "
+                f"the first {evaluation.counts['sample_images']} of the {given} images were scored (n={self.settings.n}, "
                 f"at most the test split's {len(data.test_images)})"
             )
         if not evaluation.metrics:

@@ -8,17 +8,18 @@ the file and what to change.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from genlab.errors import GenlabError
+from genlab.evaluate.sample_arrays import array_header, read_first
+from genlab.rundir.layout import CONFIG_FILE
+from genlab.rundir.outputs import check_output_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ARRAY_SUFFIXES = (".npy", ".npz")
-NPZ_KEY = "samples"  # the array an .npz holding several is read from
 GRAY_MODES = ("1", "L", "LA", "I", "I;16")  # Pillow's modes of grayscale pictures; the rest is read as RGB
 JPEG_GRAY_TOLERANCE = 2  # levels by which a gray picture's channels may differ after JPEG's colour coding
 
@@ -40,23 +41,36 @@ def samples_source(path: str | Path) -> Path:
     return source.resolve()
 
 
-def load_samples(path: str | Path, image_shape: Sequence[int]) -> np.ndarray:
-    """The images at ``path`` as uint8 (N, H, W, C) fitting ``image_shape`` (H, W, C)."""
+def load_samples(path: str | Path, image_shape: Sequence[int], limit: int | None = None) -> np.ndarray:
+    """The first ``limit`` (all, when None) images at ``path`` as uint8 (N, H, W, C) fitting ``image_shape`` (H, W, C)."""
     source = samples_source(path)
-    images = _read(source)
+    images = _read(source, limit)
     return _fitted(images, tuple(int(side) for side in image_shape), str(path))
 
 
-def _read(source: Path) -> np.ndarray:
-    return _read_folder(source) if source.is_dir() else _read_array(source)
+def count_images(path: str | Path) -> int:
+    """How many images ``path`` holds, from an array's header or a folder's file names (no pixel is read)."""
+    source = samples_source(path)
+    if source.is_dir():
+        return len(_image_files(source))
+    return array_header(source).shape[0]
 
 
-def _read_folder(folder: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+def _read(source: Path, limit: int | None) -> np.ndarray:
+    return _read_folder(source, limit) if source.is_dir() else read_first(source, limit)
 
+
+def _image_files(folder: Path) -> list[Path]:
     files = sorted(path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
     if not files:
         raise GenlabError(f"samples={folder}: no .png/.jpg/.jpeg images in the folder")
+    return files
+
+
+def _read_folder(folder: Path, limit: int | None) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    files = _image_files(folder)[:limit]
     images = []
     for file in files:
         try:
@@ -73,24 +87,6 @@ def _read_folder(folder: Path) -> np.ndarray:
     return np.stack(images)
 
 
-def _read_array(file: Path) -> np.ndarray:
-    try:
-        loaded = np.load(file, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise GenlabError(f"samples={file}: cannot be read as a numpy array ({error})") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            names = list(loaded.files)
-            if not names:
-                raise GenlabError(f"samples={file}: the .npz holds no arrays")
-            if len(names) > 1 and NPZ_KEY not in names:
-                raise GenlabError(
-                    f"samples={file}: the .npz holds {', '.join(names)}; name the images' array '{NPZ_KEY}'"
-                )
-            return loaded[NPZ_KEY if NPZ_KEY in names else names[0]]
-    return loaded
-
-
 def _size(shape: Sequence[int]) -> str:
     return f"{shape[1]}x{shape[0]}" + (f"x{shape[2]}" if len(shape) == 3 else "")
 
@@ -98,8 +94,6 @@ def _size(shape: Sequence[int]) -> str:
 def _fitted(images: np.ndarray, image_shape: tuple[int, int, int], where: str) -> np.ndarray:
     """``images`` as uint8 (N, H, W, C) of ``image_shape``, or a GenlabError saying what does not fit."""
     height, width, channels = image_shape
-    if images.dtype.kind not in "uif" and images.dtype != np.bool_:
-        raise GenlabError(f"samples={where}: images must hold numbers, got an array of {images.dtype}")
     if images.ndim == 3:  # (N, H, W): one channel
         images = images[..., None]
     if images.ndim != 4:
@@ -170,8 +164,9 @@ def _as_uint8(images: np.ndarray, where: str) -> np.ndarray:
 
 
 def require_new_folder(key: str, folder: str | Path) -> Path:
-    """``folder`` resolved, when it does not exist yet or is an empty folder."""
-    target = Path(folder).expanduser().resolve()
+    """``folder`` resolved, when it does not exist yet or is an empty folder, and lies outside every
+    run's checkpoints/ (genlab.rundir.outputs)."""
+    target = check_output_path(key, folder)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise GenlabError(f"{key}={folder}: {target} exists and is not an empty folder; name a new one")
     return target
@@ -193,7 +188,7 @@ def write_sample_files(samples: np.ndarray, folder: str | Path) -> Path:
 def preview(path: str | Path, count: int) -> np.ndarray:
     """The first ``count`` images at ``path`` as uint8 (N, H, W, C), in their own size (for a contact sheet)."""
     source = samples_source(path)
-    images = _read(source)
+    images = _read(source, count)
     images = images[..., None] if images.ndim == 3 else images
     if images.ndim != 4:
         raise GenlabError(f"samples={path}: expected images of shape (N, H, W[, C]), got {images.shape}")
@@ -201,13 +196,9 @@ def preview(path: str | Path, count: int) -> np.ndarray:
 
 
 def find_scores(directory: Path) -> list[Path]:
-    """Every file at or below ``directory`` holding the scores of images made elsewhere (their "samples")."""
-    found = []
-    for path in sorted({*directory.rglob("metrics.json"), *directory.rglob("*.metrics.json")}):
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and "samples" in data and isinstance(data.get("metrics"), dict):
-            found.append(path)
-    return found
+    """Every file at or below ``directory`` that holds, by its name and place, the scores of images made
+    elsewhere: each <stem>.metrics.json, and each metrics.json outside a run directory (a run's own
+    is its evaluation). Their content is checked when read (genlab.evaluate.metrics_files)."""
+    found = set(directory.rglob("*.metrics.json"))
+    found |= {path for path in directory.rglob("metrics.json") if not (path.parent / CONFIG_FILE).is_file()}
+    return sorted(found)

@@ -19,13 +19,12 @@ Everything but the evaluation and the sampling is plain Python, numpy and matplo
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -33,11 +32,13 @@ from genlab import rundir
 from genlab.config.metrics import LABELS
 from genlab.config.render import PRECISE_BN_IMAGES
 from genlab.errors import GenlabError
-from genlab.evaluate.curves import curves_figure, read_history
-from genlab.evaluate.evaluator import is_current, read_metrics
+from genlab.evaluate.curves import curves_figure, history_curves
+from genlab.evaluate.evaluator import is_current, metrics_path
+from genlab.evaluate.metrics_files import load_metrics_file
 from genlab.evaluate.external_samples import ARRAY_SUFFIXES, find_scores, preview
 from genlab.evaluate.seed_groups import SeedGroup, Summary, better_direction, by_data, clear_best, group_runs
 from genlab.files import atomic_path, write_text_atomically
+from genlab.rundir.history import history_records
 from genlab.rundir.trials import COLUMNS as TRIAL_FIELDS, COMPLETE, TRIALS_FILE, read_trials
 from genlab.render.grid import save_png, tile
 
@@ -50,6 +51,7 @@ CONTACT_SHEET = "contact_sheet.png"
 CURVES = "curves.png"
 MAX_SIDE_BY_SIDE = 6  # runs in one row of the contact sheet when columns is not set
 HISTORY_KEYS_LEFT_OUT = ("step", "images_per_second")
+BLANK_TILE = (8, 8, 1)  # the tile of a run or images whose own size cannot be read
 
 
 @dataclass
@@ -63,6 +65,8 @@ class RunRow:
     evaluated_step: int | None = None
     title: str = ""
     samples: Path | None = None  # images made elsewhere (no run): where they are
+    records: list[dict[str, float]] = field(default_factory=list)  # its history.jsonl
+    notes: list[str] = field(default_factory=list)  # its metrics.json's
     data: str = ""  # what its metrics were measured on, e.g. "fashion_mnist 32x32x1" ("" before evaluation)
 
 
@@ -75,25 +79,47 @@ def find_runs(directory: Path) -> list[Path]:
 
 
 def parse_overrides(lines: Sequence[str]) -> dict[str, str]:
-    """``key=value`` overrides as {key: value text}, by Hydra's own parser."""
+    """``key=value`` overrides as {key: value text}, by Hydra's own parser (a GenlabError when one is not)."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
 
-    parsed = OverridesParser.create().parse_overrides(list(lines))
+    try:
+        parsed = OverridesParser.create().parse_overrides(list(lines))
+    except HydraException as error:
+        raise GenlabError(f"not key=value overrides ({' '.join(str(error).split())[:120]})") from None
     return {
         override.get_key_element(): value if isinstance(value := override.value(), str) else override.get_value_element_as_str()
         for override in parsed
     }
 
 
-def last_training_metrics(run_dir: Path) -> dict[str, float]:
-    """The last line of history.jsonl, without its step and throughput."""
-    path = run_dir / rundir.HISTORY_FILE
-    try:
-        lines = [line for line in path.read_text().splitlines() if line.strip()]
-        last = json.loads(lines[-1]) if lines else {}
-    except (OSError, ValueError):
-        return {}
+def last_training_metrics(records: Sequence[dict[str, float]]) -> dict[str, float]:
+    """The last record of history.jsonl (genlab.rundir.history), without its step and throughput."""
+    last = records[-1] if records else {}
     return {f"train_{key}": float(value) for key, value in last.items() if key not in HISTORY_KEYS_LEFT_OUT}
+
+
+T = TypeVar("T")
+
+
+def or_left_out(read: Callable[[], T], default: T, notes: list[str]) -> T:
+    """What ``read`` gives, or ``default`` when the file it reads is malformed: one file does not stop
+    the report; the warning and the report's notes name the file (each reader's GenlabError does)."""
+    try:
+        return read()
+    except GenlabError as error:
+        log.warning("%s; left out of the report", error)
+        notes.append(f"{error}; left out")
+        return default
+
+
+def run_overrides(run_dir: Path) -> dict[str, str]:
+    """The overrides a run was started with, by key (a GenlabError naming the file when malformed)."""
+    try:
+        return parse_overrides(rundir.load_overrides(run_dir))
+    except GenlabError as error:
+        path = run_dir / rundir.OVERRIDES_FILE
+        raise GenlabError(str(error) if str(path) in str(error) else f"{path}: {error}") from None
 
 
 def varying_keys(overrides: Sequence[dict[str, str]]) -> list[str]:
@@ -112,20 +138,24 @@ def natural(value: str | None) -> tuple:
         return (1, 0.0, value)
 
 
-def read_rows(directory: Path, runs: Sequence[Path]) -> list[RunRow]:
+def read_rows(directory: Path, runs: Sequence[Path], notes: list[str]) -> list[RunRow]:
+    """A row per run; a malformed file of a run leaves its part of the row empty, with a note."""
     rows = [
-        RunRow(run_dir, str(run_dir.relative_to(directory)) or ".", parse_overrides(rundir.load_overrides(run_dir)))
+        RunRow(run_dir, str(run_dir.relative_to(directory)) or ".", or_left_out(lambda: run_overrides(run_dir), {}, notes))
         for run_dir in runs
     ]
     varying = varying_keys([row.overrides for row in rows])
     for row in rows:
         row.step = rundir.latest_checkpoint_step(row.run_dir)
-        row.training = last_training_metrics(row.run_dir)
-        saved = read_metrics(row.run_dir)
+        row.records = history_records(row.run_dir)
+        row.training = last_training_metrics(row.records)
+        path = metrics_path(row.run_dir)
+        saved = or_left_out(lambda: load_metrics_file(path), None, notes) if path.exists() else None
         if saved is not None:
             row.metrics = {key: float(value) for key, value in saved["metrics"].items()}
             row.evaluated_step = saved.get("step")
-            row.data = measured_on(saved, row.run_dir)
+            row.notes = list(saved.get("notes") or [])
+            row.data = measured_on(saved, notes, row.run_dir)
         row.title = ", ".join(f"{key}={row.overrides[key]}" for key in varying if key in row.overrides) or row.name
     rows.sort(key=lambda row: (tuple(natural(row.overrides.get(key)) for key in varying), row.name))
     return rows
@@ -135,15 +165,18 @@ def read_scored_samples(directory: Path, settings: dict, notes: list[str]) -> li
     """A row for each set of images made elsewhere whose scores (`genlab evaluate samples=`) lie under ``directory``."""
     rows = []
     for path in find_scores(directory):
-        data = json.loads(path.read_text())
-        source = scored_images(path, Path(str(data["samples"])))
+        data = or_left_out(lambda: load_metrics_file(path, scores=True), None, notes)
+        if data is None:
+            continue
+        source = scored_images(path, Path(data["samples"]))
         try:
             name = str(source.relative_to(directory))
         except ValueError:
             name = str(source)
-        metrics = {key: float(value) for key, value in data["metrics"].items() if isinstance(value, (int, float))}
+        metrics = {key: float(value) for key, value in data["metrics"].items()}
         rows.append(
-            RunRow(path.parent, name, {}, metrics=metrics, title=f"{name} (images made elsewhere)", samples=source, data=measured_on(data))
+            RunRow(path.parent, name, {}, metrics=metrics, title=f"{name} (images made elsewhere)", samples=source,
+                   data=measured_on(data, notes))
         )
         if data.get("settings") != settings:
             saved = data.get("settings") or {}
@@ -155,15 +188,12 @@ def read_scored_samples(directory: Path, settings: dict, notes: list[str]) -> li
     return rows
 
 
-def measured_on(saved: dict, run_dir: Path | None = None) -> str:
+def measured_on(saved: dict, notes: list[str], run_dir: Path | None = None) -> str:
     """The data set and image size a metrics.json was computed on ("fashion_mnist 32x32x1"); a run's
     image size is also in its run_info.json (for metrics written before they named it)."""
     shape = saved.get("image_shape") or []
     if not shape and run_dir is not None:
-        try:
-            shape = rundir.load_run_info(run_dir).get("image_shape") or []
-        except GenlabError:
-            shape = []
+        shape = or_left_out(lambda: rundir.load_run_info(run_dir)["image_shape"], [], notes)
     return " ".join(part for part in (str(saved.get("dataset", "")), "x".join(map(str, shape))) if part)
 
 
@@ -350,15 +380,11 @@ def write_groups_csv(path: Path, groups: Sequence[SeedGroup], metrics: Sequence[
 # ----------------------------------------------------------------------------- an Optuna search's trials
 
 
-def trials_sections(directory: Path) -> list[str]:
+def trials_sections(directory: Path, notes: list[str]) -> list[str]:
     """A table per trials.csv at or below ``directory`` (an Optuna search's), its best trial named."""
     lines: list[str] = []
     for path in sorted(directory.rglob(TRIALS_FILE)):
-        try:
-            trials = read_trials(path.parent)
-        except (OSError, csv.Error) as error:
-            log.warning("%s: unreadable (%s); left out", path, error)
-            continue
+        trials = or_left_out(lambda: read_trials(path.parent), [], notes)
         if not trials:
             continue
         trials.sort(key=lambda trial: natural(trial.get("number")))
@@ -406,17 +432,21 @@ def contact_sheet(grids: Sequence[np.ndarray], columns: int | None, padding: int
 
 def sample_grid(
     run_dir: Path, samples: int, seed: int, padding: int, title: str, precise_bn: bool = True,
-    precise_bn_images: int = PRECISE_BN_IMAGES,
+    precise_bn_images: int = PRECISE_BN_IMAGES, notes: list[str] | None = None,
 ) -> np.ndarray:
-    """The picture of `genlab sample checkpoint=RUN n=samples seed=seed`, with ``title`` above it."""
+    """The picture of `genlab sample checkpoint=RUN n=samples seed=seed`, with ``title`` above it (blank
+    tiles, and a line in ``notes``, when the run cannot draw them)."""
     from genlab.rundir.saved_run import SavedRun
 
-    run = SavedRun(run_dir, precise_bn=precise_bn, precise_bn_images=precise_bn_images)
+    run = None
     try:
+        run = SavedRun(run_dir, precise_bn=precise_bn, precise_bn_images=precise_bn_images)
         images = run.sample(samples, seed)
-    except GenlabError as error:  # e.g. an autoencoder whose training data is gone: blank tiles
+    except GenlabError as error:  # e.g. an autoencoder whose training data is gone, a damaged run: blank tiles
         log.warning("%s: no samples: %s", run_dir, error)
-        images = np.ones((samples, *run.info["image_shape"]), np.float32)
+        if notes is not None:
+            notes.append(f"{title}: no samples: {error}")
+        images = np.ones((samples, *(run.info["image_shape"] if run is not None else BLANK_TILE)), np.float32)
         title = f"{title} (no samples)"
     return tile(images, None, padding, caption=title)
 
@@ -451,24 +481,24 @@ def report(config: Any) -> list[Path]:
             except GenlabError as error:  # one unusable run (its data gone, say) does not stop the report
                 log.warning("%s: not evaluated: %s", run, error)
                 notes.append(f"{run.relative_to(directory)}: not evaluated: {error}")
-    rows = read_rows(directory, trained)
+    rows = read_rows(directory, trained, notes)
     for row in rows:
         if row.evaluated_step is None and not config.evaluate:
             notes.append(f"{row.title}: not evaluated (evaluate=false)")
         elif row.evaluated_step is not None and row.evaluated_step != row.step:
             notes.append(f"{row.title}: metrics of step {row.evaluated_step}, the latest checkpoint is step {row.step}")
-    notes += [f"{row.title}: {note}" for row in rows for note in (read_metrics(row.run_dir) or {}).get("notes", [])]
+    notes += [f"{row.title}: {note}" for row in rows for note in row.notes]
 
     rows += read_scored_samples(directory, config.key(), notes)
 
     log.info("sample grids of %d runs (n=%d, seed=%d)", len(rows), config.samples, config.seed)
-    grids = [grid_of(row, config) for row in rows]
+    grids = [grid_of(row, config, notes) for row in rows]
     columns, values = table(rows)
     metrics = columns[columns.index("steps") + 1 :]
     groups = seed_groups(rows)
     seeded = any(len(group.members) > 1 for group in groups)
-    sections = [*(groups_section(groups, metrics) if seeded else []), *trials_sections(directory)]
-    histories = [read_history(row.run_dir) if row.samples is None else {} for row in rows]
+    sections = [*(groups_section(groups, metrics) if seeded else []), *trials_sections(directory, notes)]
+    histories = [history_curves(row.records) for row in rows]
     colour_of = {name: number for number, group in enumerate(groups) for name in group.members}
     figure = curves_figure([row.title for row in rows], histories, [colour_of[row.name] for row in rows])
     written = [
@@ -490,16 +520,17 @@ def report(config: Any) -> list[Path]:
     return written
 
 
-def grid_of(row: RunRow, config: Any) -> np.ndarray:
+def grid_of(row: RunRow, config: Any, notes: list[str]) -> np.ndarray:
     """A run's sample grid, or the first images of a set made elsewhere, titled."""
     padding = config.padding
     if row.samples is None:
         return sample_grid(
-            row.run_dir, config.samples, config.seed, padding, row.title, config.precise_bn, config.precise_bn_images
+            row.run_dir, config.samples, config.seed, padding, row.title, config.precise_bn, config.precise_bn_images, notes
         )
     try:
         images = preview(row.samples, config.samples)
     except GenlabError as error:
         log.warning("%s: no preview: %s", row.samples, error)
-        return tile(np.ones((1, 8, 8, 1), np.float32), None, padding, caption=f"{row.title} (no preview)")
+        notes.append(f"{row.title}: no preview: {error}")
+        return tile(np.ones((1, *BLANK_TILE), np.float32), None, padding, caption=f"{row.title} (no preview)")
     return tile(images, None, padding, caption=row.title)

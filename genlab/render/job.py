@@ -16,6 +16,7 @@ from genlab import rundir
 from genlab.errors import GenlabError
 from genlab.render.gif import save_gif
 from genlab.render.grid import save_png
+from genlab.rundir.outputs import check_output_path, run_checkpoints_holding
 from genlab.rundir.saved_run import SavedRun
 
 if TYPE_CHECKING:
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 
 
 def output_dir(out: str | None, run_dir: Path, command: str) -> Path:
-    """``<run>/renders/<command>``, or ``out`` resolved: never inside a run's checkpoints directory,
-    never a file, never below one."""
+    """``<run>/renders/<command>``, or ``out`` resolved: never inside a run's checkpoints directory
+    (genlab.rundir.outputs), never a file, never below one."""
     if out is None:
         default = (run_dir / rundir.RENDERS_DIR / command).resolve()
         if not default.is_relative_to(run_dir.resolve()):  # a link in a run received from someone else
@@ -32,13 +33,13 @@ def output_dir(out: str | None, run_dir: Path, command: str) -> Path:
                 f"{run_dir / rundir.RENDERS_DIR} leads out of the run directory (to {default.parent}); "
                 "genlab does not write there: give out=DIR"
             )
+        if run_checkpoints_holding(default) is not None:
+            raise GenlabError(
+                f"{run_dir / rundir.RENDERS_DIR} leads into the run's {rundir.CHECKPOINT_DIR}/ directory (to {default.parent}); "
+                "genlab does not write there: give out=DIR"
+            )
         return default
-    path = Path(out).expanduser().resolve()
-    for candidate in (path, *path.parents):
-        if candidate.name == rundir.CHECKPOINT_DIR and (
-            (candidate.parent / rundir.CONFIG_FILE).is_file() or (candidate / rundir.CHECKPOINT_STATE_FILE).is_file()
-        ):
-            raise GenlabError(f"out={out}: {path} is inside a run's {rundir.CHECKPOINT_DIR}/ directory; choose another")
+    path = check_output_path("out", out)
     existing = next(candidate for candidate in (path, *path.parents) if candidate.exists())
     if not existing.is_dir():
         if existing == path:

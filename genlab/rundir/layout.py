@@ -15,7 +15,7 @@ from genlab.config.schema import OPTIMIZER_SCHEMAS
 from genlab.config.store import config_groups_text
 from genlab.data import SOURCES
 from genlab.errors import ConfigError, GenlabError
-from genlab.files import write_text_atomically
+from genlab.files import read_json, write_text_atomically
 
 if TYPE_CHECKING:
     from genlab.data.base import ImageSet
@@ -216,12 +216,39 @@ def save_run_info(run_dir: Path, data: "ImageSet", precision: str) -> None:
     write_text_atomically(run_dir / RUN_INFO_FILE, json.dumps(info, indent=2) + "\n")
 
 
+def _names(value: object) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(item, str) for item in value))
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# What save_run_info writes, checked on reading: a run directory may come from elsewhere.
+_RUN_INFO_FIELDS = {
+    "image_shape": (lambda value: isinstance(value, list) and len(value) == 3 and all(_count(side) and side > 0 for side in value),
+                    "a list of 3 positive integers (height, width, channels)"),
+    "precision": (lambda value: isinstance(value, str), "a string"),
+    "name": (lambda value: isinstance(value, str), "a string"),
+    "num_train": (_count, "a count"),
+    "num_test": (_count, "a count"),
+    "class_names": (_names, "a list of strings or null"),
+    "attribute_names": (_names, "a list of strings or null"),
+}
+
+
 def load_run_info(run_dir: Path) -> dict:
+    """run_info.json, checked: a GenlabError naming the file and the field that does not fit."""
     path = run_dir / RUN_INFO_FILE
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise GenlabError(f"cannot read {path}: {error}") from None
+    info = read_json(path)
+    if not isinstance(info, dict):
+        raise GenlabError(f"{path}: not a mapping of fields, as genlab train writes")
+    if "image_shape" not in info:
+        raise GenlabError(f"{path}: no 'image_shape' field")
+    for key, (check, what) in _RUN_INFO_FIELDS.items():
+        if key in info and not check(info[key]):
+            raise GenlabError(f"{path}: {key!r} must be {what}, not {info[key]!r:.40}")
+    return info
 
 
 def checkpoint_number(prefix: str) -> int | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from genlab.errors import GenlabError
 from genlab.files import write_text_atomically
 
 TRIALS_FILE = "trials.csv"
@@ -52,12 +53,29 @@ def _locked(directory: Path) -> Iterator[None]:
 
 
 def read_trials(sweep_dir: Path) -> list[dict[str, str]]:
-    """The rows of ``sweep_dir``'s trials.csv, by column name ([] when there is none)."""
+    """The rows of ``sweep_dir``'s trials.csv, by column name ([] when there is none); a GenlabError
+    naming the file when it is not UTF-8 CSV whose rows fit its header (a row with more cells than
+    the header has columns cannot be told apart)."""
+    path = sweep_dir / TRIALS_FILE
     try:
-        with open(sweep_dir / TRIALS_FILE, newline="") as table:
-            return list(csv.DictReader(table))
+        with open(path, newline="", encoding="utf-8") as table:
+            reader = csv.DictReader(table)
+            rows = list(reader)
+            columns = reader.fieldnames  # read from the file: None when it is empty
     except FileNotFoundError:
         return []
+    except UnicodeDecodeError:
+        raise GenlabError(f"{path}: not UTF-8 text") from None
+    except csv.Error as error:
+        raise GenlabError(f"{path}: not a CSV table ({error})") from None
+    except OSError as error:
+        raise GenlabError(f"cannot read {path}: {error.strerror or error}") from None
+    if columns is None:  # record_trial always writes the header
+        raise GenlabError(f"{path}: empty")
+    for number, row in enumerate(rows, 1):
+        if None in row:  # csv.DictReader's key for the cells past the header's columns
+            raise GenlabError(f"{path}: row {number} has more cells than the header's {len(columns)} columns")
+    return rows
 
 
 def record_trial(sweep_dir: Path, trial: Trial) -> Path:
