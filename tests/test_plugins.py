@@ -127,3 +127,30 @@ def test_a_run_written_before_the_package_relayout_renders_and_resumes(idx_datas
     rebuilt = run_genlab("reconstruct", str(run), "n=4", cwd=tmp_path)
     assert rebuilt.returncode == 0, rebuilt.output
     assert decoded(run / "renders" / "reconstruct" / "reconstruct_step8_seed0.png").std() > 0
+
+
+@pytest.mark.slow
+def test_runs_written_before_the_trainer_owned_the_update_render_alike_and_resume(
+    idx_dataset_args: list[str], tmp_path: Path
+) -> None:
+    """A GAN whose generator average was the model's own (model.ema_decay) draws pixel for pixel what genlab
+    0.1.0 drew from it, with the average by default and with the raw weights on request; a VQ-VAE written then
+    resumes inside its prior phase."""
+    gan = tmp_path / "gan"
+    shutil.copytree(FIXTURES / "gan_ema_run_before_trainer_update", gan)
+    for weights in ("true", "false"):
+        out = tmp_path / f"average_{weights}"
+        drawn = run_genlab("sample", str(gan), "n=4", "precise_bn=false", f"average_weights={weights}", f"out={out}", cwd=tmp_path)
+        assert drawn.returncode == 0, drawn.output
+        assert ("the weights' moving average" in drawn.output) == (weights == "true")
+    expected = decoded(gan / "sample_n4_seed0_by_0.1.0.png")
+    np.testing.assert_array_equal(decoded(tmp_path / "average_true" / "sample_step4_seed0.png"), expected)
+    assert not np.array_equal(decoded(tmp_path / "average_false" / "sample_step4_seed0.png"), expected)
+
+    vqvae = tmp_path / "vqvae"
+    shutil.copytree(FIXTURES / "vqvae_run_before_trainer_update", vqvae)
+    data_path = next(arg for arg in idx_dataset_args if arg.startswith("dataset.path="))  # the data moved
+    resumed = run_genlab("train", f"resume={vqvae}", "model.prior.steps=4", data_path, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.output
+    assert "resuming from" in resumed.output and "at step 6 of 8" in resumed.output
+    assert (vqvae / "checkpoints" / "ckpt-8.index").is_file()
