@@ -56,14 +56,19 @@ def image_shape_of(config) -> tuple[int, int, int]:
 
 
 def assert_estimate_is_what_keras_builds(config, image_shape: tuple[int, int, int]) -> None:
+    from genlab.config.schema import average_decay
     from genlab.models import build_model
     from genlab.models.optimizers import build_optimizer
+    from genlab.models.weight_average import WeightAverage
 
     conditional = getattr(getattr(config.model, "condition", None), "enabled", False)
     names = [f"class {index}" for index in range(CONDITIONS)] if conditional else []
     model = build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer), names)
     model.build_optimizers()
     built = model.trackables()
+    decay = average_decay(config)
+    if decay is not None:  # the trainer's weight average: a copy of each sampling network
+        built.update(WeightAverage(model, decay).trackables())
     estimated = resources.network_params(config.model, image_shape, condition_dim=len(names))
     for name, layers in estimated.items():
         network = built[name]
@@ -96,8 +101,9 @@ CONDITIONS = 7  # classes of a conditional model's data set here
         ["model=gan", "condition=class", "model.condition.discriminator=concat", "model.condition.embedding_dim=3"],
         ["model=gan", "condition=class", "model.discriminator.spectral_norm=true", "model.generator.spectral_norm=true",
          "model.condition.embedding_dim=4", "model.ema_decay=0.9"],
+        ["model=vae", "condition=class", "trainer.ema_decay=0.99"],
     ],
-    ids=["cvae-one-hot", "cae-embedding-dense-decoder", "cgan-projection", "cgan-concat-embedding", "cgan-sn-ema"],
+    ids=["cvae-one-hot", "cae-embedding-dense-decoder", "cgan-projection", "cgan-concat-embedding", "cgan-sn-ema", "cvae-ema"],
 )
 def test_estimate_counts_conditional_networks_exactly(overrides: list[str]) -> None:
     config = compose_train(["latent_dim=3", *overrides])
@@ -285,3 +291,17 @@ def test_the_check_runs_on_resume_and_the_bypass_key_starts_anyway(idx_dataset_a
     assert resumed.returncode == 2, resumed.output
     assert error_lines(resumed.output) == [line]
     assert {path: path.stat().st_mtime_ns for path in sorted((run_dir / "checkpoints").iterdir())} == stamps
+
+
+def test_a_model_the_config_does_not_describe_is_counted_on_its_built_networks() -> None:
+    """A plug-in (mlp_vae) is never skipped: its networks are built (in a graph, nothing allocated) and counted."""
+    from genlab.models import build_model
+    from genlab.models.optimizers import build_optimizer
+
+    config = compose_train(["model=mlp_vae", "latent_dim=3", "model.hidden_units=[7]", "trainer.ema_decay=0.9"])
+    footprint = resources.estimate(config, (5, 4, 1))
+    model = build_model(config.model, (5, 4, 1), lambda: build_optimizer(config.optimizer))
+    weights = sum(network.count_params() for network in model.networks().values())
+    assert footprint.parameters == weights == (20 * 7 + 7 + 7 * 6 + 6) + (3 * 7 + 7 + 7 * 20 + 20)
+    assert footprint.trainable == weights and footprint.cause == "model=mlp_vae"
+    assert "make the model's sizes (model.*) smaller" in resources.refusal(footprint, resources.Machine(1000, 10**12, Path(".")), 1)

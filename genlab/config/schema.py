@@ -293,10 +293,10 @@ class VQVAEConfig:
         )
         self.prior.check("model.prior")
 
-    def phase_steps(self, steps: int) -> tuple[int, ...]:
-        """The steps of the VQ-VAE, then of its prior (as many unless model.prior.steps says; none for 0)."""
+    def phases(self, steps: int) -> tuple[tuple[str, int], ...]:
+        """The VQ-VAE's steps, then its prior's (as many unless model.prior.steps says; none for 0)."""
         prior = steps if self.prior.steps is None else self.prior.steps
-        return (steps, prior) if prior > 0 else (steps,)
+        return (("vqvae", steps), ("prior", prior)) if prior > 0 else (("vqvae", steps),)
 
 
 # ----------------------------------------------------------------------------- data
@@ -515,6 +515,13 @@ class TrainConfig:
                 f"trainer.micro_batches={micro_batches}: the model's networks use batch norm, which would "
                 "normalise each micro-batch with its own statistics; use trainer.micro_batches=1 or auto"
             )
+
+
+def average_decay(config: Any) -> float | None:
+    """The decay a run averages its sampling networks with: trainer.ema_decay, or the GAN's older
+    model.ema_decay (runs saved before it); None for no average."""
+    decay = getattr(config.trainer, "ema_decay", None)
+    return decay if decay is not None else getattr(config.model, "ema_decay", None)
 
 
 def condition_of(model: Any) -> ConditionConfig | None:

@@ -72,7 +72,7 @@ class VQVAE(GenerativeModel):
 
     def phases(self, steps: int) -> tuple[Phase, ...]:
         """The VQ-VAE, then its prior on the frozen VQ-VAE's codes (model.prior.steps; none for 0)."""
-        counts = self.config.phase_steps(steps)
+        counts = [count for _, count in self.config.phases(steps)]
         autoencoder = ("encoder", "decoder", "quantizer")
         phases = (Phase("vqvae", counts[0], self.updates(), self.metric_names, trains=autoencoder, freezes=("prior",)),)
         if len(counts) > 1:

@@ -19,12 +19,6 @@ from genlab.errors import GenlabError
 SUFFIX = "_ema"
 
 
-def average_decay(config: Any) -> float | None:
-    """The decay a run averages with: trainer.ema_decay, or the GAN's older model.ema_decay; None for none."""
-    decay = getattr(config.trainer, "ema_decay", None)
-    return decay if decay is not None else getattr(config.model, "ema_decay", None)
-
-
 def copy_network(network: keras.Model) -> keras.Model:
     """A network of the same layers (same classes and settings) with its own weights, equal to ``network``'s now."""
     copy = keras.models.clone_model(network, clone_function=lambda layer: layer.__class__.from_config(layer.get_config()))

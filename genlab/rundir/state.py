@@ -13,7 +13,8 @@ from genlab.rundir.checkpoints import CheckpointStore
 from genlab.models import GenerativeModel, build_model
 from genlab.models.kernels import hand_written_kernels
 from genlab.models.optimizers import build_optimizer
-from genlab.models.weight_average import WeightAverage, average_decay
+from genlab.config.schema import average_decay
+from genlab.models.weight_average import WeightAverage
 
 
 @dataclass

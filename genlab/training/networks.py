@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from genlab.errors import GenlabError
@@ -42,6 +43,20 @@ def model_must_not_split(config: Any, image_shape: tuple[int, int, int], conditi
     return found
 
 
+def built_model_weights(config: Any, image_shape: tuple[int, int, int], condition_names: Sequence[str]) -> tuple[int, int]:
+    """(trainable, non-trainable) weights of every network of the model ``config`` describes, built in a graph
+    of its own: nothing is allocated and TensorFlow's runtime does not start."""
+    with tf.Graph().as_default(), hand_written_kernels(config.trainer.hand_written_kernels):
+        model = build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer, False), condition_names)
+        weights = {id(weight): weight for network in model.networks().values() for weight in network.weights}
+        trainable = {id(weight) for network in model.networks().values() for weight in network.trainable_weights}
+        counts = [0, 0]
+        for key, weight in weights.items():
+            counts[key not in trainable] += int(np.prod(weight.shape))
+    keras.backend.clear_session()
+    return counts[0], counts[1]
+
+
 def check_frozen(model: GenerativeModel, phase: Any) -> None:
     """A phase's optimizers must change no network the phase freezes (a prior trained on a frozen autoencoder)."""
     networks = model.networks()
@@ -54,3 +69,11 @@ def check_frozen(model: GenerativeModel, phase: Any) -> None:
                     f"model {model.name}: phase {phase.name} freezes {', '.join(phase.freezes)} but its "
                     f"{objective.loss} optimizer changes {touched[0]}"
                 )
+
+
+def check_phases(phases: Sequence[Any], declared: Sequence[tuple[str, int]]) -> None:
+    """The model's phases must be those its config declares (names and steps): the budget line, a finished
+    run's step and resuming are read from the config before the model is built."""
+    built = tuple((phase.name, phase.steps) for phase in phases)
+    if built != tuple(declared):
+        raise GenlabError(f"the model's phases {built} are not those its config declares {tuple(declared)}")

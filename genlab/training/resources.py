@@ -16,6 +16,7 @@ by GENLAB_MEMORY_LIMIT when set; disk is what is free where the checkpoints go.
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -29,6 +30,7 @@ from genlab import rundir
 from genlab.config.schema import (
     AdamConfig,
     AEConfig,
+    average_decay,
     ConvNetConfig,
     DeconvNetConfig,
     GANConfig,
@@ -49,6 +51,8 @@ OPTIMIZER_NAMES = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
 UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 # cgroup v1 writes "no limit" as a number near 2**63
 _UNLIMITED = 2**60
+
+log = logging.getLogger("genlab.training.resources")
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -237,10 +241,7 @@ def network_params(
             embedding_dim,
             projection=condition is not None and condition.discriminator == "projection",
         )
-        networks = {"generator": generator, "discriminator": discriminator}
-        if model.ema_decay is not None:
-            networks["generator_ema"] = _frozen(generator)
-        return networks
+        return {"generator": generator, "discriminator": discriminator}
     if isinstance(model, VQVAEConfig):
         return grid_params(image_shape, model, latent_key)
     if isinstance(model, AEConfig):
@@ -254,6 +255,16 @@ def network_params(
             ),
         }
     return None
+
+
+# The networks the trainer's weight average copies (each model's ``averaged_networks``), by model config.
+AVERAGED_NETWORKS = ((GANConfig, ("generator",)), (VQVAEConfig, ()), (AEConfig, ("encoder", "decoder")))
+
+
+def averages(model: Any, networks: dict[str, list[LayerParams]]) -> dict[str, list[LayerParams]]:
+    """The weight average's copies of a model's sampling networks (non-trainable), by checkpoint name."""
+    names = next((names for kind, names in AVERAGED_NETWORKS if isinstance(model, kind)), ())
+    return {f"{name}_ema": _frozen(networks[name]) for name in names}
 
 
 def slots_per_weight(optimizer: OptimizerConfig) -> int:
@@ -297,20 +308,37 @@ def _select(config: Any, dotted: str) -> Any:
     return config
 
 
+WHOLE_MODEL = "model.*"  # what makes a model large when only its built networks were counted
+
+
 def _cause(config: Any, key: str, image_shape: tuple[int, int, int]) -> str:
+    if key == WHOLE_MODEL:
+        return f"model={config.model.name}"
     value = _select(config, key)
     if value is None and key == IMAGE_SIZE_KEY:
         return f"{key}=null ({image_shape[0]}x{image_shape[1]} images)"
     return f"{key}={value}"
 
 
-def estimate(config: Any, image_shape: tuple[int, int, int], condition_dim: int = 0) -> Footprint | None:
+def built_parameters(config: Any, image_shape: tuple[int, int, int], condition_dim: int) -> LayerParams:
+    """Every weight of the model ``config`` describes, counted on the model built in a graph of its own
+    (nothing is allocated, and TensorFlow's runtime does not start)."""
+    from genlab.training.networks import built_model_weights  # TensorFlow, only for a model not known here
+
+    trainable, non_trainable = built_model_weights(config, image_shape, [str(index) for index in range(condition_dim)])
+    log.info("model %s: %d parameters, counted on the model built from its config", config.model.name, trainable + non_trainable)
+    return LayerParams(trainable, non_trainable, WHOLE_MODEL)
+
+
+def estimate(config: Any, image_shape: tuple[int, int, int], condition_dim: int = 0) -> Footprint:
     """What training ``config`` on images of ``image_shape`` holds in memory and writes per checkpoint
     (a conditional model's with ``condition_dim`` values per condition)."""
     latent_key = "latent_dim" if config.model.latent_dim == config.latent_dim else "model.latent_dim"
     networks = network_params(config.model, image_shape, latent_key, condition_dim)
-    if networks is None:
-        return None
+    if networks is None:  # a model the config alone does not describe here (a plug-in): build it and count
+        networks = {"model": [built_parameters(config, image_shape, condition_dim)]}
+    elif average_decay(config) is not None:
+        networks.update(averages(config.model, networks))
     layers = [layer for network in networks.values() for layer in network]
     largest = max(layers, key=lambda layer: layer.total)
     trainer = config.trainer
@@ -425,7 +453,8 @@ def human_bytes(count: int) -> str:
 
 def refusal(footprint: Footprint, machine: Machine, checkpoints_to_write: int) -> str | None:
     """Why the run cannot fit ``machine``, in one line naming the key; None when it fits."""
-    remedy = f"make {footprint.cause_key} smaller, or pass {BYPASS} to start anyway"
+    key = "the model's sizes (model.*)" if footprint.cause_key == WHOLE_MODEL else footprint.cause_key
+    remedy = f"make {key} smaller, or pass {BYPASS} to start anyway"
     needed = footprint.memory_bytes
     if machine.memory_available is not None and needed > machine.memory_available:
         held = "weights and gradients"
@@ -473,8 +502,6 @@ def check_resources(
     if not config.trainer.check_resources:
         return
     footprint = estimate(config, image_shape, condition_dim)
-    if footprint is None:
-        return
     to_write, where = checkpoint_writes(run_dir, config.trainer.max_to_keep, owns_run_dir)
     machine = Machine(available_memory(), shutil.disk_usage(where).free, where)
     message = refusal(footprint, machine, to_write)

@@ -43,11 +43,20 @@ def total_steps(trainer: Any, num_train: int) -> int:
     return max(1, math.ceil(trainer.epochs * steps_per_epoch(trainer.batch_size, num_train)))
 
 
+def phases(model: Any, steps: int) -> tuple[tuple[str, int], ...]:
+    """(name, steps) of each phase of a run whose model trains for ``steps``, as the model's config declares
+    them (its ``phases(steps)``; a VQ-VAE's prior trains after it); one phase, ``train``, by default.
+
+    The model's own ``phases`` (genlab.models.base) gives each of these its updates; the trainer checks
+    that both agree, so the budget line, a finished run's step and resuming read the same declaration.
+    """
+    declared = getattr(model, "phases", None)
+    return tuple((str(name), int(count)) for name, count in declared(steps)) if callable(declared) else (("train", steps),)
+
+
 def phase_steps(model: Any, steps: int) -> tuple[int, ...]:
-    """The steps of each phase of a run whose model trains for ``steps``: one phase unless the model's
-    config says otherwise (a VQ-VAE's prior trains after it)."""
-    split = getattr(model, "phase_steps", None)
-    return tuple(split(steps)) if callable(split) else (steps,)
+    """The steps of each phase (see ``phases``)."""
+    return tuple(count for _, count in phases(model, steps))
 
 
 def run_steps(trainer: Any, model: Any, num_train: int) -> int:
@@ -57,11 +66,11 @@ def run_steps(trainer: Any, model: Any, num_train: int) -> int:
 
 def describe_budget(trainer: Any, num_train: int, model: Any = None) -> str:
     """``2000 steps of batch 128 (4.27 epochs of 60000 images; trainer.steps)``: what the run trains for and why,
-    with ``, then 2000 steps of its prior`` for a model trained in two phases."""
+    with ``, then 2000 steps of phase prior`` for a model trained in phases."""
     steps = total_steps(trainer, num_train)
     epochs = steps / steps_per_epoch(trainer.batch_size, num_train)
     source = "trainer.steps" if trainer.epochs is None else f"trainer.epochs={trainer.epochs:g}"
-    later = "".join(f", then {count} steps of its prior" for count in phase_steps(model, steps)[1:])
+    later = "".join(f", then {count} steps of phase {name}" for name, count in phases(model, steps)[1:])
     return f"{steps} steps of batch {trainer.batch_size} ({epochs:.3g} epochs of {num_train} images; {source}){later}"
 
 

@@ -34,13 +34,14 @@ from genlab.data.pixels import scale
 from genlab.training.batches import Batch, Batches, make_batches
 from genlab.models.base import with_conditions
 from genlab.training.micro_batches import part_sizes
-from genlab.training.networks import check_frozen, model_must_not_split
+from genlab.training.networks import check_frozen, check_phases, model_must_not_split
 from genlab.training.update import run_phase_step
 from genlab.native_output import QuietSummaryWriter
 from genlab.training.console import ProgressReporter, format_metrics
 from genlab.render.conditions import default_rows, rows_of_codes
 from genlab.render.grid import save_png, tile
 from genlab.training.schedule import loop_length, total_steps
+from genlab.training.schedule import phases as phase_plan
 from genlab.rundir.state import build_state
 
 log = logging.getLogger("genlab.train")
@@ -129,6 +130,7 @@ class Trainer:
         self.part_sizes = tuple(part_sizes(self.replica_batch_size, self.runtime.micro_batch_plan.parts))
         # One phase for most models; a VQ-VAE trains its prior in a second one, on the same step counter.
         self.phases = self.model.phases(total_steps(config.trainer, self.data.num_train))
+        check_phases(self.phases, phase_plan(config.model, total_steps(config.trainer, self.data.num_train)))
         for phase in self.phases:
             check_frozen(self.model, phase)
         self.steps = sum(phase.steps for phase in self.phases)
