@@ -13,6 +13,7 @@ import threading
 from typing import Any, Callable, Iterator, NoReturn
 
 from genlab.commands.arguments import hydra_quoted
+from genlab.commands.composition_errors import composition_message
 from genlab.config.checks import unknown_key_message
 from genlab.errors import ConfigError, GenlabError, Interrupted
 from genlab.files import failed_file
@@ -183,6 +184,9 @@ def config_error_message(error: BaseException, command: str) -> str:
         if "is not Optional" in reason:
             reason = "must not be null"
         return f"{key}: {reason}"
+    translated = composition_message(str(error), command)
+    if translated is not None:
+        return translated
     lines = _lines(str(error))
     if isinstance(error, OverrideParseException):
         reasons = [line for line in lines if not line.startswith("Error parsing override")] or lines
