@@ -14,7 +14,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from genlab.commands.search import uses_optuna
+from genlab.commands.search import NO_OBJECTIVE, uses_optuna
 from genlab.commands.search_space import SearchSpace, representative_values, search_space
 from genlab.errors import ConfigError, GenlabError
 
@@ -113,10 +113,7 @@ def check_trial_config(cfg: DictConfig) -> None:
     config = validate(cfg, "train")
     objective = config.trainer.objective
     if objective is None:
-        raise ConfigError(
-            "hydra/sweeper=optuna optimizes trainer.objective, which is null: give the metric each trial "
-            "returns, e.g. trainer.objective=elbo (or a preset: hparams_search=fashion_vae)"
-        )
+        raise ConfigError(NO_OBJECTIVE)
     from genlab.native_output import import_tensorflow_quietly
 
     import_tensorflow_quietly()  # a model's class (what it can give) lives beside its TensorFlow code
