@@ -74,3 +74,30 @@ def test_a_preset_key_the_chosen_model_lacks_is_said_in_genlabs_words(tmp_path: 
         "(its keys: name, latent_dim, encoder, decoder, reconstruction_loss, reconstruction_weight, "
         "reconstruction_reduction, code_activation, condition, beta)"
     )
+
+
+def test_the_sweepers_own_settings_are_checked(tmp_path: Path) -> None:
+    line = refused(tmp_path, *SEARCH, "hydra.sweeper.direction=sideways")
+    assert "hydra.sweeper.direction=sideways: give minimize or maximize" in line
+    line = refused(tmp_path, *SEARCH, "hydra.sweeper.max_failure_rate=2")
+    assert "hydra.sweeper.max_failure_rate=2.0: the share of trials that may fail is between 0 and 1" in line
+
+
+def test_the_space_is_read_as_the_sweeper_reads_it() -> None:
+    from omegaconf import OmegaConf
+
+    from genlab.commands.search_preflight import check_grid, trial_overrides
+    from genlab.commands.search_space import search_space
+    from genlab.errors import ConfigError
+
+    hydra = OmegaConf.create({"sweeper": {"params": {"beta": "interval(1, 4)", "latent_dim": "8"}}})
+    space = search_space(hydra, ["model=vae,ae", "trainer.steps=5"])
+    assert sorted(space.distributions) == ["beta", "model"] and space.fixed == ["latent_dim=8", "trainer.steps=5"]
+    assert space.origin == {"beta": "hydra.sweeper.params.beta", "model": "model=vae,ae"}
+    # every choice meets the low end of the other keys, once
+    assert [which for _, which in trial_overrides(space)] == ["", "model=ae"]
+    assert not search_space(hydra, ["beta=2"]).distributions  # a value on the command line fixes a searched key
+    grid = OmegaConf.create({"sampler": {"_target_": "optuna.samplers.GridSampler"}})
+    with pytest.raises(ConfigError, match="hydra.sweeper.params.beta: a grid"):
+        check_grid(grid, space)
+    check_grid(grid, search_space(hydra, ["beta=1,2"]))

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
-from genlab.commands.search import NO_OBJECTIVE, uses_optuna
+from genlab.commands.search import DIRECTIONS, NO_OBJECTIVE, uses_optuna
 from genlab.commands.search_space import SearchSpace, representative_values, search_space
 from genlab.errors import ConfigError, GenlabError
 
@@ -44,8 +44,12 @@ def check_search(config: DictConfig) -> None:
     sweeper = config.hydra.sweeper
     check_budget(sweeper)
     space = search_space(config.hydra, [str(override) for override in config.hydra.overrides.task])
-    if not space.distributions:
+    extended = OmegaConf.select(sweeper, "custom_search_space", default=None) or OmegaConf.select(
+        sweeper, "search_space", default=None
+    )
+    if not space.distributions and not extended:  # (search_space: the sweeper's older form of params)
         raise ConfigError(NOTHING_TO_SEARCH)
+    check_grid(sweeper, space)
     check_trials(config, space)
     check_storage(OmegaConf.select(sweeper, "storage", default=None))
 
@@ -59,6 +63,23 @@ def check_budget(sweeper: DictConfig) -> None:
     rate = OmegaConf.select(sweeper, "max_failure_rate", default=0.0)
     if not 0.0 <= float(rate) <= 1.0:
         raise ConfigError(f"hydra.sweeper.max_failure_rate={rate}: the share of trials that may fail is between 0 and 1")
+    direction = OmegaConf.select(sweeper, "direction", default="minimize")
+    directions = list(direction) if isinstance(direction, (list, ListConfig)) else [direction]
+    names = [str(getattr(item, "name", item)).rpartition(".")[2] for item in directions]
+    if not names or any(name not in DIRECTIONS for name in names):
+        raise ConfigError(f"hydra.sweeper.direction={direction}: give minimize or maximize (a list of them for several objectives)")
+
+
+def check_grid(sweeper: DictConfig, space: SearchSpace) -> None:
+    """Optuna's GridSampler takes only what it can list: choices and ranges, no interval."""
+    if not str(OmegaConf.select(sweeper, "sampler._target_", default="")).endswith("GridSampler"):
+        return
+    for key, distribution in space.distributions.items():
+        if not hasattr(distribution, "choices") and getattr(distribution, "step", getattr(distribution, "q", None)) is None:
+            raise ConfigError(
+                f"{space.origin[key]}: a grid (optuna.samplers.GridSampler) lists its values: "
+                "give a choice (a,b,c) or a range (range(1, 10, 2)), not an interval"
+            )
 
 
 def trial_overrides(space: SearchSpace) -> list[tuple[list[str], str]]:
