@@ -17,6 +17,10 @@ CASES = {
     ("trainer.steps=1,2",): "trainer.steps=1,2: several values are a sweep, which runs with -m (genlab train -m trainer.steps=1,2)",
     ("+experiment=fashion_vae",): "+experiment=fashion_vae: experiment is chosen already; choose another with experiment=fashion_vae",
     ("model@foo=vae",): "model@foo: not a config group of genlab train; did you mean model=...?",
+    ("hparams_search=fashion_vae", "hydra.sweeper.params.trainer.steps='interval(1,3)'"): (
+        'hydra.sweeper.params.trainer.steps: a key with a dot cannot be set under hydra.sweeper.params on the command '
+        'line; search it as a sweep, "trainer.steps=interval(1,3)"'
+    ),
 }
 
 

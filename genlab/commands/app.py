@@ -13,7 +13,7 @@ import threading
 from typing import Any, Callable, Iterator, NoReturn
 
 from genlab.commands.arguments import hydra_quoted
-from genlab.commands.composition_errors import composition_message
+from genlab.commands.composition_errors import composition_message, searched_dotted_key_message
 from genlab.config.checks import unknown_key_message
 from genlab.errors import ConfigError, GenlabError, Interrupted
 from genlab.files import failed_file
@@ -173,6 +173,9 @@ def config_error_message(error: BaseException, command: str) -> str:
     from hydra.errors import OverrideParseException
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
+    searched = searched_dotted_key_message(str(error))
+    if searched is not None:
+        return searched
     cause = error if isinstance(error, OmegaConfBaseException) else error.__cause__
     key = getattr(cause, "full_key", None) if isinstance(cause, OmegaConfBaseException) else None
     if key:

@@ -19,9 +19,28 @@ NOT_APPENDED = re.compile(r"Could not append to config\. An item is already at '
 AMBIGUOUS = re.compile(r"Ambiguous value for argument '(?P<key>[^=']+)=(?P<value>[^']*)'")
 MULTIPLE = re.compile(r"Multiple values for (?P<group>[\w/@.]+)\. To override a value use 'override [^:]+: (?P<option>[^']*)'")
 NO_GROUP = re.compile(r"Could not override '(?P<group>[^']+)'\.(?:\s*Did you mean to override (?P<near>[\w/@.]+)\?)?")
+# A dotted key under hydra.sweeper.params (a dict of strings) reads as nested keys on the command line.
+SEARCHED_DOTTED = re.compile(
+    r"Could not override 'hydra\.sweeper\.params\.(?P<key>[^'=]+\.[^'=]+)'\.\s*To append to your config use \+[^=]+=(?P<value>.*)"
+)
 FULL_KEY = re.compile(r"full_key: (?P<key>\S+)")
 OBJECT_TYPE = re.compile(r"object_type=(?P<type>\w+)")
 KEY_ERRORS = ("ConfigKeyError", "ConfigAttributeError")
+
+
+def searched_dotted_key_message(text: str) -> str | None:
+    """``hydra.sweeper.params.trainer.steps=...`` on the command line: how to search that key instead."""
+    match = SEARCHED_DOTTED.search(text)
+    if match is None:
+        return None
+    key, value = match["key"], match["value"].strip()
+    if len(value) > 1 and value[0] == value[-1] and value[0] in "'\"":
+        value = value[1:-1]
+    return (
+        f"hydra.sweeper.params.{key}: a key with a dot cannot be set under hydra.sweeper.params on the command "
+        f'line; search it as a sweep, "{key}={value}", or list it under hydra.sweeper.params in a preset '
+        "(conf/hparams_search/)"
+    )
 
 
 def composition_message(text: str, command: str) -> str | None:

@@ -21,7 +21,7 @@ from genlab.errors import ConfigError, GenlabError
 NOTHING_TO_SEARCH = (
     "hydra/sweeper=optuna has nothing to search: give each key's range in hydra.sweeper.params "
     "(\"hydra.sweeper.params.beta='interval(0.5, 2)'\") or as a sweep on the command line "
-    "(beta='interval(0.5, 2)', model=vae,ae), or use a preset (hparams_search=fashion_vae)"
+    "(\"beta=interval(0.5, 2)\", model=vae,ae), or use a preset (hparams_search=fashion_vae)"
 )
 
 
