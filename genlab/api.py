@@ -7,7 +7,7 @@
     codes = run.encode(run.test_images(range(8)))
     pictures = genlab.render_run(run, "traverse", dims=[0, 1])  # as `genlab traverse ...`: {file: array}
 
-Errors are GenlabError (ConfigError for a bad key or value) with the message the CLI prints.
+Errors are GenlabError (ConfigError for a bad key or value, DataError for data) with the message the CLI prints.
 """
 from __future__ import annotations
 
@@ -43,10 +43,12 @@ def train(overrides: Sequence[str] = ()) -> SavedRun:
     """Train as ``genlab train OVERRIDES`` does, in this process; the trained (or resumed) run.
 
     A sweep (``-m``) is the command line's job; so is the exit code: a refused config or a
-    failed run raises GenlabError, after the CLI's message has been printed.
+    failed run raises the error the CLI reports (ConfigError, DataError, GenlabError), its
+    message the line the CLI prints after ``genlab: error:``.
     """
     from genlab import cli
     from genlab.commands import train as train_command
+    from genlab.commands.app import CommandFailed
 
     overrides = [str(override) for override in overrides]
     if any(override in ("-m", "--multirun") for override in overrides):
@@ -55,12 +57,14 @@ def train(overrides: Sequence[str] = ()) -> SavedRun:
     argv = sys.argv
     try:
         code = cli.dispatch(["train", *overrides])
+    except CommandFailed as stop:
+        raise stop.error from None
     except SystemExit as stop:
         code = stop.code
     finally:
         sys.argv = argv  # Hydra reads its overrides from sys.argv
     if code not in (0, None) or len(train_command.finished_runs) == done:
-        raise GenlabError(f"genlab train {' '.join(overrides)} failed (exit code {code}); its message is above")
+        raise GenlabError(f"genlab train {' '.join(overrides)} failed (exit code {code})")
     return load_run(train_command.finished_runs[-1])
 
 

@@ -100,6 +100,6 @@ def test_train_load_sample_encode_decode_and_render_from_python(idx_dataset_args
     assert errors["unknown_key"] == ["ConfigError", errors["unknown_key"][1]] and "nn: not a key of genlab sample" in errors["unknown_key"][1]
     assert errors["bad_value"][0] == "ConfigError" and errors["bad_value"][1].startswith("n must be")
     assert errors["unknown_command"][0] == "ConfigError" and "paint" in errors["unknown_command"][1]
-    assert errors["bad_train_key"][0] == "GenlabError" and "trainer.stepz" in errors["bad_train_key"][1]
+    assert errors["bad_train_key"][0] == "ConfigError" and errors["bad_train_key"][1].startswith("trainer.stepz: not a key of trainer")
     assert errors["no_run"][0] == "GenlabError" and "no such file or directory" in errors["no_run"][1]
     assert "genlab: error: trainer.stepz: not a key of trainer" in result.stderr  # the CLI's own line

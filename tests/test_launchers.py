@@ -123,7 +123,7 @@ def test_slurm_launcher_configs_compose(tmp_path: Path) -> None:
 def test_an_unknown_launcher_is_a_clean_error(tmp_path: Path) -> None:
     result = run_genlab("train", "-m", "hydra/launcher=nope", "beta=1,4", cwd=tmp_path)
     assert result.returncode != 0
-    assert "Could not find 'hydra/launcher/nope'" in result.output
+    assert "genlab: error: hydra/launcher=nope: there is no such launcher; choose one of" in result.output
     assert "joblib" in result.output and "slurm" in result.output  # the available launchers are listed
     assert "Traceback" not in result.output
 

@@ -13,8 +13,9 @@ import threading
 from typing import Any, Callable, Iterator, NoReturn
 
 from genlab.commands.arguments import hydra_quoted
+from genlab.commands.composition_errors import composition_message, searched_dotted_key_message
 from genlab.config.checks import unknown_key_message
-from genlab.errors import GenlabError, Interrupted
+from genlab.errors import ConfigError, GenlabError, Interrupted
 from genlab.files import failed_file
 
 log = logging.getLogger("genlab")
@@ -22,15 +23,27 @@ log = logging.getLogger("genlab")
 FULL_ERROR_VARIABLE = "HYDRA_FULL_ERROR"
 
 
-def fail(message: str, exit_code: int = 2) -> NoReturn:
-    """Print ``genlab: error: message`` on stderr, keep it in the job's log file, and exit."""
+class CommandFailed(SystemExit):
+    """The exit of a command that ended with one line: it keeps the error, so that genlab.train()
+    in Python raises that error (its class and its message) rather than an exit code."""
+
+    def __init__(self, exit_code: int, error: GenlabError) -> None:
+        super().__init__(exit_code)
+        self.error = error
+
+
+def fail(message: str, exit_code: int = 2, error: GenlabError | None = None) -> NoReturn:
+    """Print ``genlab: error: message`` on stderr, keep it in the job's log file, and exit.
+
+    ``error`` is what the message says (a ConfigError, a DataError, ...); a GenlabError by default.
+    """
     print(f"genlab: error: {message}", file=sys.stderr, flush=True)
     record = log.makeRecord(log.name, logging.ERROR, __file__, 0, message, (), None)
     for handler in logging.getLogger().handlers:
         if isinstance(handler, logging.FileHandler):
             with contextlib.suppress(OSError):  # the log file may be what could not be written
                 handler.handle(record)
-    sys.exit(exit_code)
+    raise CommandFailed(exit_code, error if error is not None else GenlabError(message))
 
 
 @contextlib.contextmanager
@@ -44,7 +57,7 @@ def exit_on_user_error() -> Iterator[None]:
     try:
         yield
     except GenlabError as error:
-        fail(str(error), getattr(error, "exit_code", 2))
+        fail(str(error), getattr(error, "exit_code", 2), error)
     except Exception as error:
         failed = failed_file(error)
         if failed is None:
@@ -160,6 +173,9 @@ def config_error_message(error: BaseException, command: str) -> str:
     from hydra.errors import OverrideParseException
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
+    searched = searched_dotted_key_message(str(error))
+    if searched is not None:
+        return searched
     cause = error if isinstance(error, OmegaConfBaseException) else error.__cause__
     key = getattr(cause, "full_key", None) if isinstance(cause, OmegaConfBaseException) else None
     if key:
@@ -171,6 +187,9 @@ def config_error_message(error: BaseException, command: str) -> str:
         if "is not Optional" in reason:
             reason = "must not be null"
         return f"{key}: {reason}"
+    translated = composition_message(str(error), command)
+    if translated is not None:
+        return translated
     lines = _lines(str(error))
     if isinstance(error, OverrideParseException):
         reasons = [line for line in lines if not line.startswith("Error parsing override")] or lines
@@ -229,7 +248,8 @@ def clean_config_errors(command: str) -> Iterator[None]:
     try:
         yield
     except (HydraException, OmegaConfBaseException) as error:
-        fail(config_error_message(error, command))
+        message = config_error_message(error, command)
+        fail(message, error=ConfigError(message))
     except BrokenPipeError:  # `genlab ... --help | head`: the reader is gone, nothing more to say
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -19,6 +19,10 @@ from genlab.rundir.trials import COMPLETE, FAIL, Trial, record_trial, save_objec
 
 OPTUNA_SWEEPER = "hydra_plugins.hydra_optuna_sweeper."
 DIRECTIONS = ("minimize", "maximize")
+NO_OBJECTIVE = (
+    "hydra/sweeper=optuna optimizes trainer.objective, which is null: give the metric each trial "
+    "returns, e.g. trainer.objective=elbo (or a preset: hparams_search=fashion_vae)"
+)
 
 
 def uses_optuna(hydra_config: DictConfig) -> bool:
@@ -29,10 +33,7 @@ def uses_optuna(hydra_config: DictConfig) -> bool:
 def check_search_has_objective(objective: str | None) -> None:
     """A search must have something to optimize: a ConfigError before training when it has not."""
     if objective is None and uses_optuna(HydraConfig.get()):
-        raise ConfigError(
-            "hydra/sweeper=optuna optimizes trainer.objective, which is null: give the metric each trial "
-            "returns, e.g. trainer.objective=elbo (or a preset: hparams_search=fashion_vae)"
-        )
+        raise ConfigError(NO_OBJECTIVE)
 
 
 def sweeper_direction(hydra_config: DictConfig) -> str:

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from genlab import rundir
 from genlab.training.cluster import ClusterRole, cluster_role
-from genlab.commands.app import HeldLogFile, exit_on_user_error, file_error_message
+from genlab.commands.app import CommandFailed, HeldLogFile, exit_on_user_error, file_error_message
 from genlab.commands.search import check_search_has_objective, recorded_trial, search_without_result_is_one_line
 from genlab.config.schema import is_conditional
 from genlab.config.store import register_schemas
@@ -157,7 +157,7 @@ def _train_run(cfg: DictConfig) -> tuple[Path, Any]:
             result = trainer.train()
         except TrainingInterrupted as stop:
             log.warning("%s", stop)
-            sys.exit(stop.exit_code)
+            raise CommandFailed(stop.exit_code, stop) from None
         except GenlabError:
             raise
         except BaseException:  # a full disk or a signal before the first checkpoint: nothing to keep
