@@ -9,7 +9,7 @@ from genlab.config.schema import ConditionConfig
 from genlab.data.base import ImageSet
 from genlab.data.conditions import condition_table, dataset_condition_names
 from genlab.errors import ConfigError, GenlabError
-from genlab.render.conditions import chosen_rows, rows_of_codes
+from genlab.render.conditions import chosen_rows, rows_of_samples
 
 
 def image_set(labels: bool = True, attributes: bool = False) -> ImageSet:
@@ -82,12 +82,20 @@ def test_attribute_rows_switch_on_the_attributes_named_and_nothing_else() -> Non
     assert chosen.labels == ["Smiling+Male", "none"]
 
 
-def test_rows_of_codes_repeat_the_same_codes_under_each_condition() -> None:
-    codes = np.arange(6, dtype=np.float32).reshape(3, 2)
+def test_rows_of_samples_draw_the_same_noise_under_each_condition() -> None:
     rows = chosen_rows("class", ["a", "b"], None, None)
-    tiled, conditions = rows_of_codes(codes, rows)
-    np.testing.assert_array_equal(tiled, np.concatenate([codes, codes]))
-    np.testing.assert_array_equal(conditions, [[1, 0]] * 3 + [[0, 1]] * 3)
+    seen = []
+
+    def draw(generator: np.random.Generator, conditions: np.ndarray) -> np.ndarray:
+        seen.append(conditions)
+        return generator.standard_normal((len(conditions), 2)) + conditions[:, :1] * 100  # noise, then the condition
+
+    rng = np.random.default_rng(5)
+    drawn = rows_of_samples(draw, rows, 3, rng)
+    assert drawn.shape == (6, 2)
+    np.testing.assert_allclose(drawn[:3] - 100, drawn[3:], atol=1e-12)  # the same noise in both rows
+    np.testing.assert_array_equal(np.concatenate(seen), [[1, 0]] * 3 + [[0, 1]] * 3)
+    np.testing.assert_array_equal(drawn[3:], np.random.default_rng(5).standard_normal((3, 2)))  # rng's own state
 
 
 def test_the_projection_discriminator_adds_an_inner_product_linear_in_the_condition() -> None:

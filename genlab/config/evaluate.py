@@ -13,12 +13,14 @@ from omegaconf import MISSING
 
 from genlab.config.checks import require, require_choice
 from genlab.config.render import (
+    SamplingKeys,
     PRECISE_BN_IMAGES,
     require_path,
     require_plain_numbers,
     require_precise_bn_images,
     require_seed,
 )
+from genlab.config.sampling import given_sampling_keys
 from genlab.config.schema import DatasetConfig
 from genlab.errors import ConfigError
 
@@ -69,6 +71,7 @@ class EvaluationSettings:
             "train_n": self.train_n,
             "precise_bn": self.precise_bn, "precise_bn_images": self.precise_bn_images,
             "average_weights": self.average_weights,
+            "sampling": given_sampling_keys(self),  # sampling keys set on the command line (the rest: defaults)
         }
 
 
@@ -81,7 +84,7 @@ class _Run:
 
 
 @dataclass
-class EvaluateConfig(EvaluationSettings, _Run):
+class EvaluateConfig(EvaluationSettings, _Run, SamplingKeys):
     """`genlab evaluate`: the run (or the images and their data set) first, then the settings
     (base-class fields come first)."""
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Optional
 
+from genlab.config.sampling import PriorSampling, check_sampling_schema
 from genlab.config.schema import AEConfig, GANConfig, VAEConfig, VQVAEConfig
 from genlab.errors import ConfigError
 
@@ -37,6 +38,8 @@ class ModelSpec:
     config: type  # its config schema: a dataclass with at least `name` and `latent_dim`
     model: str  # "package.module:Class" of its GenerativeModel, imported only to build it
     conf: Optional[str] = None  # a package holding model/<name>.yaml (another package's model)
+    # its sampling keys (genlab.config.sampling): a dataclass whose fields all have defaults
+    sampling: type = PriorSampling
 
     def check(self) -> None:
         """A ConfigError naming what is wrong with a spec another package registered."""
@@ -45,6 +48,7 @@ class ModelSpec:
         fields = {entry.name for entry in dataclasses.fields(self.config)}
         if not {"name", "latent_dim"} <= fields:
             raise ConfigError(f"model {self.name}: its config {self.config.__name__} needs the keys name and latent_dim")
+        check_sampling_schema(self.sampling, self.name)
         if ":" not in self.model:
             raise ConfigError(f"model {self.name}: model={self.model!r} is not of the form package.module:Class")
 

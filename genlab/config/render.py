@@ -16,6 +16,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from genlab.config.checks import require, require_choice, require_positive
+from genlab.config.sampling import sampling_keys_schema
 
 INTERPOLATION_METHODS = ("lerp", "slerp")
 MAX_FPS = 50.0  # GIF frames shorter than 20 ms are shown at 100 ms by browsers
@@ -114,17 +115,19 @@ class ConditionalRenderConfig(RenderConfig):
     attributes: Optional[list[str]] = None
 
 
+# every installed model's sampling keys (genlab.config.sampling), null = the run's model's default
+SamplingKeys = sampling_keys_schema()
+
+
 @dataclass
-class SampleConfig(ConditionalRenderConfig):
+class SampleConfig(ConditionalRenderConfig, SamplingKeys):
     n: int = 64
-    temperature: float = 1.0  # scales the latent noise
     columns: Optional[int] = None  # None = a square grid
     fit_examples: int = 10000  # autoencoder: training images whose codes the Gaussian is fitted to
 
     def __post_init__(self) -> None:
         super().__post_init__()
         require(1 <= self.n <= MAX_IMAGES, "n", f"must be in [1, {MAX_IMAGES}]", self.n)
-        require(self.temperature >= 0, "temperature", "must be >= 0", self.temperature)
         _columns(self.columns)
         require(self.fit_examples >= 2, "fit_examples", "must be >= 2", self.fit_examples)
 
@@ -228,7 +231,7 @@ NEIGHBOUR_SPACES = ("domain", "pixels", "both")
 
 
 @dataclass
-class NeighboursConfig(RenderConfig):
+class NeighboursConfig(RenderConfig, SamplingKeys):
     n: int = 16  # samples, one row each
     k: int = 5  # nearest training images shown per sample, in each space
     train_n: Optional[int] = None  # training images searched; None = the whole training split

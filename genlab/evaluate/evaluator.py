@@ -33,6 +33,7 @@ import numpy as np
 from genlab import rundir
 from genlab.errors import GenlabError
 from genlab.config.evaluate import EvaluationSettings
+from genlab.config.sampling import changed_sampling, given_sampling_keys
 from genlab.config.metrics import ACTIVE_KL, LABELS
 from genlab.evaluate.metrics_files import load_metrics_file
 from genlab.files import write_text_atomically
@@ -66,6 +67,8 @@ class Evaluation:
     metrics: dict[str, float] = field(default_factory=dict)
     kl_per_dimension: list[float] | None = None
     notes: list[str] = field(default_factory=list)
+    sampling: dict = field(default_factory=dict)  # the model's sampling keys the samples were drawn with
+    sampling_not_default: dict = field(default_factory=dict)  # those of them not at the model's default
 
     def as_json(self) -> dict:
         data = asdict(self)
@@ -286,6 +289,8 @@ class Evaluator:
             log.warning("%s", note)
             evaluation.notes.append(note)
         else:
+            options = run.sampling_options(given_sampling_keys(self.settings))
+            evaluation.sampling, evaluation.sampling_not_default = asdict(options), changed_sampling(options)
             self._sample_quality(run, evaluation, save_samples)
         self._write(evaluation)
         return evaluation
@@ -406,9 +411,9 @@ class Evaluator:
 
         count = min(self.settings.n, len(run.data.test_images))
         sample_rng = self._rng("samples")
-        codes = run.sample_codes(sample_rng, count, fit_examples=FIT_EXAMPLES)
         conditions = run.sample_conditions(sample_rng, count)
-        return to_uint8(run.decode(codes, conditions)), conditions
+        options = run.sampling_options(given_sampling_keys(self.settings))
+        return to_uint8(run.sample_images(sample_rng, count, conditions, options, FIT_EXAMPLES)), conditions
 
     def _sample_quality(self, run: "SavedRun", evaluation: Evaluation, save_samples: str | None) -> None:
         model = run.model

@@ -43,6 +43,8 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "counts": (_dict_of(_integer), "a mapping of names to integers"),
     "kl_per_dimension": (_list_of(_number), "a list of numbers"),
     "notes": (_list_of(lambda value: isinstance(value, str)), "a list of strings"),
+    "sampling": (lambda value: isinstance(value, dict), "a mapping"),
+    "sampling_not_default": (lambda value: isinstance(value, dict), "a mapping"),
 }
 
 

@@ -194,7 +194,11 @@ def measured_on(saved: dict, notes: list[str], run_dir: Path | None = None) -> s
     shape = saved.get("image_shape") or []
     if not shape and run_dir is not None:
         shape = or_left_out(lambda: rundir.load_run_info(run_dir)["image_shape"], [], notes)
-    return " ".join(part for part in (str(saved.get("dataset", "")), "x".join(map(str, shape))) if part)
+    # samples drawn with other than the model's default sampling keys (temperature, steps, ...) are
+    # another measurement: never ranked with the default ones
+    sampler = ", ".join(f"{key}={value}" for key, value in sorted((saved.get("sampling_not_default") or {}).items()))
+    parts = (str(saved.get("dataset", "")), "x".join(map(str, shape)), f"sampled with {sampler}" if sampler else "")
+    return " ".join(part for part in parts if part)
 
 
 def scored_images(scores: Path, recorded: Path) -> Path:

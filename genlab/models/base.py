@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from genlab.config.schema import ConditionConfig
+from genlab.errors import GenlabError
 from genlab.models.nets import ConditionInput
 from genlab.models.weight_average import copy_network
 
@@ -143,8 +144,24 @@ class GenerativeModel:
         return (Phase("train", steps, self.updates(), self.metric_names, trains=tuple(self.networks())),)
 
     def prior_ready(self) -> bool:
-        """Whether ``prior_codes`` can draw now (a learned prior may still be untrained)."""
+        """Whether ``sample`` can draw now (a learned prior may still be untrained)."""
         return self.has_prior
+
+    def require_prior_ready(self) -> None:
+        """A GenlabError saying how to train the prior when ``sample`` cannot draw yet."""
+        if not self.prior_ready():
+            raise GenlabError(f"this {self.name} model cannot draw samples yet: its prior is not trained")
+
+    def sample(
+        self, count: int, rng: np.random.Generator, conditions: tf.Tensor | None = None, options: Any = None
+    ) -> tf.Tensor:
+        """``count`` display images in [0, 1]: the one way every picture, render and evaluation draws from the
+        model. ``options`` holds the model's sampling keys (its ``ModelSpec.sampling``, e.g. temperature; None:
+        their defaults); a conditional model draws under ``conditions``, one row per image. Random choices come
+        from ``rng``, so a seed gives the same images. By default: ``decode`` of codes from ``prior_codes``."""
+        temperature = getattr(options, "temperature", 1.0)
+        codes = tf.constant(self.prior_codes(rng, count, temperature))
+        return with_conditions(self.decode, codes, conditions)
 
     def decode(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         raise NotImplementedError

@@ -136,12 +136,15 @@ class VQVAE(GenerativeModel):
     def prior_ready(self) -> bool:
         return int(self.prior_optimizer.iterations.numpy()) > 0
 
-    def prior_codes(self, rng: np.random.Generator, count: int, temperature: float = 1.0) -> np.ndarray:
-        """Grids drawn from the PixelCNN (sharper below temperature 1), as flattened codebook entries."""
+    def require_prior_ready(self) -> None:
         if not self.prior_ready():
             raise GenlabError(
                 "this vqvae run has no trained prior to sample from: train one with model.prior.steps=N "
                 "(genlab train resume=RUN model.prior.steps=N continues a finished run)"
             )
+
+    def prior_codes(self, rng: np.random.Generator, count: int, temperature: float = 1.0) -> np.ndarray:
+        """Grids drawn from the PixelCNN (sharper below temperature 1), as flattened codebook entries."""
+        self.require_prior_ready()
         indices = sample_indices(self.prior, rng, count, temperature)
         return self.quantizer.entries(tf.constant(indices)).numpy().reshape(count, self.latent_dim)

@@ -6,7 +6,7 @@ a set of attributes switched on (``attributes=[Smiling,Smiling+Male]``, every ot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -74,9 +74,15 @@ def _index(names: list[str], entry: str, key: str) -> int:
     raise GenlabError(f"{key}: {entry!r} is not one of {', '.join(names)} (or an index 0..{len(names) - 1})")
 
 
-def rows_of_codes(codes: np.ndarray, rows: ConditionRows) -> tuple[np.ndarray, np.ndarray]:
-    """The same codes (columns) under every row's condition: (rows x columns) codes and conditions, row by row."""
-    count = len(codes)
-    tiled_codes = np.tile(codes, (len(rows.vectors), 1))
-    tiled_conditions = np.repeat(rows.vectors, count, axis=0)
-    return tiled_codes.astype(np.float32), tiled_conditions.astype(np.float32)
+def rows_of_samples(
+    draw: Callable[[np.random.Generator, np.ndarray], np.ndarray], rows: ConditionRows, columns: int, rng: np.random.Generator
+) -> np.ndarray:
+    """One row of ``columns`` samples per condition, row after row: ``draw(generator, conditions)`` is called once
+    per row with a generator in the same state as ``rng``, so every row gets the same noise under another condition."""
+    state = rng.bit_generator.state
+    drawn = []
+    for vector in rows.vectors:
+        generator = np.random.Generator(type(rng.bit_generator)())
+        generator.bit_generator.state = state
+        drawn.append(np.asarray(draw(generator, np.repeat(vector[None].astype(np.float32), columns, axis=0))))
+    return np.concatenate(drawn)

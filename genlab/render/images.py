@@ -5,7 +5,7 @@ import logging
 
 import numpy as np
 
-from genlab.render.conditions import rows_of_codes
+from genlab.render.conditions import rows_of_samples
 from genlab.render.grid import tile
 from genlab.render.latent import manifold
 from genlab.render.job import RenderJob, safe_name
@@ -14,17 +14,18 @@ log = logging.getLogger("genlab.render")
 
 
 def render_sample(job: RenderJob) -> None:
-    """``n`` samples; a conditional model's in one row per condition, the same codes in every row."""
+    """``n`` samples, drawn with the run's model's sampling keys; a conditional model's in one row per
+    condition, the same noise in every row."""
     config = job.config
+    options = job.sampling_options()
     rows = job.condition_rows()
     if rows is None:
-        images = job.run.decode(job.run.sample_codes(job.rng, config.n, config.temperature, config.fit_examples))
+        images = job.run.sample_images(job.rng, config.n, None, options, config.fit_examples)
         job.write_png(tile(images, config.columns, config.padding), f"{job.name(f'seed{config.seed}')}.png")
         return
     columns = config.columns or max(1, config.n // len(rows.labels))
-    codes = job.run.sample_codes(job.rng, columns, config.temperature, config.fit_examples)
-    codes, conditions = rows_of_codes(codes, rows)
-    images = job.run.decode(codes, conditions)
+    draw = lambda rng, conditions: job.run.sample_images(rng, columns, conditions, options, config.fit_examples)  # noqa: E731
+    images = rows_of_samples(draw, rows, columns, job.rng)
     log.info("one row per condition: %s", ", ".join(rows.labels))
     grid = tile(images, columns, config.padding, row_labels=rows.labels)
     job.write_png(grid, f"{job.name(f'seed{config.seed}')}.png")

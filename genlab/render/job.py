@@ -97,6 +97,12 @@ class RenderJob:
                 "of codebook entries; try genlab sample, reconstruct or interpolate"
             )
 
+    def sampling_options(self) -> Any:
+        """The run's model's sampling keys, with those the command line set (genlab.config.sampling)."""
+        from genlab.config.sampling import given_sampling_keys
+
+        return self.run.sampling_options(given_sampling_keys(self.config))
+
     # ------------------------------------------------------------------ conditions of a conditional model
 
     def condition_rows(self) -> "ConditionRows | None":

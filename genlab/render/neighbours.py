@@ -37,7 +37,7 @@ def render_neighbours(job: RenderJob) -> None:
         raise GenlabError(f"k={config.k}: the training split has only {total} images")
     searched = total if config.train_n is None else min(config.train_n, total)
     indices = np.arange(total) if searched == total else np.sort(job.rng.choice(total, searched, replace=False))
-    samples = run.decode(run.sample_codes(job.rng, config.n), run.sample_conditions(job.rng, config.n))
+    samples = run.sample_images(job.rng, config.n, run.sample_conditions(job.rng, config.n), job.sampling_options())
 
     spaces: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = []
     if config.features in ("domain", "both"):

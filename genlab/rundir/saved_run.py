@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -55,6 +55,12 @@ class GaussianFit:
         return (self.mean + temperature * noise @ scale.T).astype(np.float32)
 
 
+def tf_constant(array: np.ndarray) -> Any:
+    import tensorflow as tf  # loaded with the model
+
+    return tf.constant(array)
+
+
 def with_conditions(method: Callable[..., Any], inputs: Any, conditions: Any) -> Any:
     from genlab.models.base import with_conditions as call  # TensorFlow, loaded with the model
 
@@ -86,6 +92,7 @@ class SavedRun:
         self.batch_norm: BatchNormStatistics | None = None  # known once the model is restored
         self._model: GenerativeModel | None = None
         self._data = data
+        self._fits: dict[int, GaussianFit] = {}
 
     def __repr__(self) -> str:
         return f"SavedRun({str(self.run_dir)!r}, {self.config.model.name} on {self.config.dataset.name}, step {self.step})"
@@ -238,6 +245,13 @@ class SavedRun:
         """uint8 images as the model sees them (binarized when the run binarizes), in [0, 1]."""
         return self.batched(lambda batch: self.model.to_display(self.scaled(batch)), images)
 
+    def sampling_options(self, given: Mapping[str, Any] | None = None) -> Any:
+        """The model's sampling keys (genlab.config.sampling) with ``given`` applied; a ConfigError for a key
+        it does not take."""
+        from genlab.config.sampling import sampling_options
+
+        return sampling_options(self.config.model.name, dict(given or {}))
+
     def sample_codes(
         self, rng: np.random.Generator, count: int, temperature: float = 1.0, fit_examples: int = FIT_EXAMPLES
     ) -> np.ndarray:
@@ -245,18 +259,47 @@ class SavedRun:
         fitted to the codes of ``fit_examples`` training images."""
         if self.model.has_prior:
             return self.model.prior_codes(rng, count, temperature)
-        images = self.data.train_images[:fit_examples]
-        log.info(
-            "the %s model has no prior: codes come from a Gaussian fitted to the codes of %d training images",
-            self.model.name,
-            len(images),
-        )
-        codes = self.encode(images, self.conditions("train", np.arange(len(images))))
-        return GaussianFit.fit(codes).sample(rng, count, temperature)
+        return self._code_fit(fit_examples).sample(rng, count, temperature)
 
-    def sample(self, n: int = 64, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
-        """``n`` display images decoded from sampled codes (see :meth:`sample_codes`); a conditional model's
-        under conditions drawn from the training images'."""
+    def _code_fit(self, fit_examples: int) -> GaussianFit:
+        """The Gaussian fitted to the codes of ``fit_examples`` training images (once per run and count)."""
+        if fit_examples not in self._fits:
+            images = self.data.train_images[:fit_examples]
+            log.info(
+                "the %s model has no prior: codes come from a Gaussian fitted to the codes of %d training images",
+                self.model.name,
+                len(images),
+            )
+            self._fits[fit_examples] = GaussianFit.fit(self.encode(images, self.conditions("train", np.arange(len(images)))))
+        return self._fits[fit_examples]
+
+    def sample_images(
+        self,
+        rng: np.random.Generator,
+        count: int,
+        conditions: np.ndarray | None = None,
+        options: Any = None,
+        fit_examples: int = FIT_EXAMPLES,
+    ) -> np.ndarray:
+        """``count`` display images from the model's one sampling method with its sampling keys ``options``
+        (None: its defaults), in batches; a conditional model's under ``conditions``. A model without a prior
+        (an autoencoder) decodes codes from a Gaussian fitted to training images' codes instead."""
+        options = options if options is not None else self.sampling_options()
+        conditions = self._conditions_for(count, conditions)
+        if not self.model.has_prior:
+            return self.decode(self.sample_codes(rng, count, options.temperature, fit_examples), conditions)
+        self.model.require_prior_ready()
+        counts = np.arange(count)
+        return self.batched(
+            lambda chunk, given: self.model.sample(len(chunk), rng, None if given is None else tf_constant(given), options),
+            counts,
+            conditions,
+        )
+
+    def sample(self, n: int = 64, seed: int = 0, **sampling: Any) -> np.ndarray:
+        """``n`` display images (see :meth:`sample_images`) drawn with the model's sampling keys ``sampling``
+        (``temperature=0.7``, ``steps=20``, ...); a conditional model's under conditions drawn from the
+        training images'."""
         rng = np.random.default_rng(seed)
-        codes = self.sample_codes(rng, n, temperature)
-        return self.decode(codes, self.sample_conditions(rng, n))
+        options = self.sampling_options(sampling)
+        return self.sample_images(rng, n, self.sample_conditions(rng, n), options)

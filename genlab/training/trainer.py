@@ -38,7 +38,8 @@ from genlab.training.networks import check_frozen, check_phases, model_must_not_
 from genlab.training.update import run_phase_step
 from genlab.native_output import QuietSummaryWriter
 from genlab.training.console import ProgressReporter, format_metrics
-from genlab.render.conditions import default_rows, rows_of_codes
+from genlab.render.conditions import default_rows, rows_of_samples
+from genlab.config.sampling import preview_sampling
 from genlab.render.grid import save_png, tile
 from genlab.training.schedule import loop_length, total_steps
 from genlab.training.schedule import phases as phase_plan
@@ -130,6 +131,8 @@ class Trainer:
         self.part_sizes = tuple(part_sizes(self.replica_batch_size, self.runtime.micro_batch_plan.parts))
         # One phase for most models; a VQ-VAE trains its prior in a second one, on the same step counter.
         self.phases = self.model.phases(total_steps(config.trainer, self.data.num_train))
+        # Progress frames and TensorBoard grids: the model's sampling keys, or the cheaper preview its sampler offers.
+        self.preview_sampling = preview_sampling(config.model.name)
         check_phases(self.phases, phase_plan(config.model, total_steps(config.trainer, self.data.num_train)))
         for phase in self.phases:
             check_frozen(self.model, phase)
@@ -227,16 +230,16 @@ class Trainer:
     # ------------------------------------------------------------------ host part
 
     def _samples(self) -> tuple[np.ndarray, int | None]:
-        """Decoded prior codes drawn with the same seed for every progress frame of this run, and the grid's
-        columns: a conditional model's frame has a row per condition, the same codes in every row."""
+        """Samples drawn with the same seed for every progress frame of this run, and the grid's columns: a
+        conditional model's frame has a row per condition, the same noise in every row."""
         generator = np.random.default_rng(self.config.seed + 1)
+        options = self.preview_sampling
         if not self.model.has_condition:
-            codes = self.model.prior_codes(generator, self.config.trainer.num_images)
-            return self.model.decode(tf.constant(codes)).numpy(), None
+            return np.asarray(self.model.sample(self.config.trainer.num_images, generator, None, options)), None
         rows = default_rows(self.model.condition_kind, self.model.condition_names)
         columns = max(1, self.config.trainer.num_images // len(rows.labels))
-        codes, conditions = rows_of_codes(self.model.prior_codes(generator, columns), rows)
-        return self.model.decode(tf.constant(codes), tf.constant(conditions)).numpy(), columns
+        draw = lambda rng, conditions: self.model.sample(columns, rng, tf.constant(conditions), options)  # noqa: E731
+        return rows_of_samples(draw, rows, columns, generator), columns
 
     def _reconstructions(self) -> np.ndarray:
         """Originals and reconstructions in alternating rows of eight."""
