@@ -21,8 +21,8 @@ echo "setup: installing genlab$extras and its dependencies"
 PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -e ".$extras"
 if [ "${1:-}" = "test" ]; then
     # The tests plug in a model from another package, as a user's own would be.
-    echo "setup: installing the example model package (examples/genlab_example)"
-    PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet --no-deps ./examples/genlab_example
+    echo "setup: installing the example model packages (examples/genlab_example, examples/genlab_flow_example)"
+    PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet --no-deps ./examples/genlab_example ./examples/genlab_flow_example
 fi
 
 fashion=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz

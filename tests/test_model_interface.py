@@ -101,3 +101,40 @@ def test_a_phase_that_changes_a_network_it_freezes_is_refused() -> None:
     wrong = Phase("prior", 3, phases[0].updates, phases[0].metric_names, trains=("prior",), freezes=("encoder",))
     with pytest.raises(GenlabError, match="phase prior freezes encoder but its loss optimizer changes"):
         check_frozen(vqvae, wrong)
+
+
+def test_every_installed_model_does_what_it_claims() -> None:
+    """Each registered model (genlab's and the example packages') is built and every capability it claims is
+    called: a step of each phase, sampling with its own sampling keys, encode/decode, posterior, discriminator,
+    likelihood; the networks it averages are among its networks."""
+    from genlab.config.models import model_specs
+    from genlab.config.sampling import sampling_options
+
+    shape = (28, 28, 1)
+    images = tf.random.uniform([4, *shape], seed=7)
+    assert {"ae", "vae", "gan", "vqvae", "mlp_vae", "dense_flow"} <= set(model_specs())
+    for name in model_specs():
+        config = train_config([f"model={name}", "latent_dim=4"])
+        model = build_model(config.model, shape, lambda: build_optimizer(config.optimizer), ())
+        model.build_optimizers()
+        assert set(model.averaged_networks) <= set(model.networks()), name
+        rng = tf.random.Generator.from_seed(1)
+        low, high = model.pixel_range
+        for phase in model.phases(2):
+            metrics = run_phase_step(phase, low + images * (high - low), rng, ())
+            assert set(phase.metric_names) <= set(metrics) and all(np.isfinite(float(metrics[key])) for key in phase.metric_names), name
+        if model.prior_ready():
+            drawn = np.asarray(model.sample(3, np.random.default_rng(0), None, sampling_options(name, {})))
+            assert drawn.shape == (3, *shape) and 0.0 <= drawn.min() and drawn.max() <= 1.0, name
+        if model.has_encoder:
+            codes = np.asarray(model.encode(images))
+            assert codes.shape == (4, model.latent_dim) and np.asarray(model.decode(codes)).shape == (4, *shape), name
+        if model.has_posterior:
+            mean, log_variance = model.posterior(images)
+            assert np.asarray(model.decoder_logits(mean)).shape == (4, *shape) and mean.shape == log_variance.shape, name
+        if model.has_discriminator:
+            assert np.asarray(model.discriminate(images)).shape == (4, 1), name
+        if model.gives_likelihood():
+            assert model.likelihood_kind in ("exact", "bound"), name
+            log_p = np.asarray(model.log_likelihood(tf.round(images * 255.0), rng))
+            assert log_p.shape == (4,) and np.isfinite(log_p).all(), name

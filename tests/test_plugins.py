@@ -39,37 +39,52 @@ def test_the_example_package_registers_its_model() -> None:
 
 
 @pytest.mark.slow
-def test_a_model_from_another_package_trains_renders_evaluates_and_reports(
-    idx_dataset_args: list[str], tmp_path: Path
-) -> None:
-    trained = run_genlab(
-        "train", "model=mlp_vae", *idx_dataset_args, "latent_dim=3", "model.hidden_units=[32]", "trainer.steps=20",
-        *TINY_TRAINER, "hydra.run.dir=outputs/mlp", cwd=tmp_path,
-    )  # fmt: skip
-    assert trained.returncode == 0, trained.output
-    run = tmp_path / "outputs" / "mlp"
-    history = losses(run)
-    assert len(history) == 4 and all(np.isfinite(history)) and history[-1] < history[0]
-    assert "mlp_vae" in (run / ".hydra" / "config.yaml").read_text()
+def test_models_from_other_packages_train_render_evaluate_and_report(idx_dataset_args: list[str], tmp_path: Path) -> None:
+    """A VAE (mlp_vae) and a model of another family, a flow with an exact likelihood and sampling keys of its
+    own (dense_flow, temperature 0.7 by default), both from packages of their own, through every command."""
+    for name, keys in (("mlp", ["model=mlp_vae", "latent_dim=3", "model.hidden_units=[32]"]),
+                       ("flow", ["model=dense_flow", "model.hidden_units=[16]", "trainer.ema_decay=0.9"])):
+        trained = run_genlab(
+            "train", *keys, *idx_dataset_args, "trainer.steps=20", *TINY_TRAINER, f"hydra.run.dir=outputs/{name}", cwd=tmp_path
+        )
+        assert trained.returncode == 0, trained.output
+        history = losses(tmp_path / "outputs" / name)
+        assert len(history) == 4 and all(np.isfinite(history)) and history[-1] < history[0], (name, history)
+    mlp, flow = tmp_path / "outputs" / "mlp", tmp_path / "outputs" / "flow"
+    assert "mlp_vae" in (mlp / ".hydra" / "config.yaml").read_text()
 
-    for command, expected in (("sample", "sample_step20_seed0.png"), ("traverse", "traverse_step20_index0.png")):
-        rendered = run_genlab(command, str(run), cwd=tmp_path)
-        assert rendered.returncode == 0, rendered.output
-        picture = decoded(run / "renders" / command / expected)
-        assert picture.ndim == 2 and picture.std() > 0  # grayscale grid, not blank
+    for run in (mlp, flow):
+        for command, expected in (("sample", "sample_step20_seed0.png"), ("traverse", "traverse_step20_index0.png")):
+            rendered = run_genlab(command, str(run), cwd=tmp_path)
+            assert rendered.returncode == 0, rendered.output
+            picture = decoded(run / "renders" / command / expected)
+            assert picture.ndim == 2 and picture.std() > 0  # grayscale grid, not blank
+    hotter = run_genlab("sample", str(flow), "temperature=1.0", "out=hotter", cwd=tmp_path)  # the flow's own key
+    assert hotter.returncode == 0, hotter.output
+    assert not np.array_equal(decoded(tmp_path / "hotter" / "sample_step20_seed0.png"),
+                              decoded(flow / "renders" / "sample" / "sample_step20_seed0.png"))
 
-    evaluated = run_genlab("evaluate", str(run), "k=2", "n=32", "features=domain", cwd=tmp_path)
-    assert evaluated.returncode == 0, evaluated.output
-    metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["model"] == "mlp_vae"
+    for run in (mlp, flow):
+        evaluated = run_genlab("evaluate", str(run), "k=2", "n=32", "features=domain", cwd=tmp_path)
+        assert evaluated.returncode == 0, evaluated.output
+    metrics = json.loads((mlp / "metrics.json").read_text())
+    assert metrics["model"] == "mlp_vae" and metrics["sampling"] == {"temperature": 1.0}
     assert {"elbo", "nll", "kl", "mse", "fd_domain"} <= set(metrics["metrics"])  # it has a posterior and an encoder
+    assert "bits_per_dim" not in metrics["metrics"] and any("no bits_per_dim" in note for note in metrics["notes"])
     assert all(np.isfinite(value) for value in metrics["metrics"].values())
+    flow_metrics = json.loads((flow / "metrics.json").read_text())
+    assert flow_metrics["likelihood"] == "exact" and flow_metrics["sampling"] == {"temperature": 0.7}
+    bits = flow_metrics["metrics"]["bits_per_dim"]
+    assert 0 < bits < 8.5 and flow_metrics["metrics"]["nll"] == pytest.approx(bits * 28 * 28 * np.log(2.0))
+    assert flow_metrics["metrics"]["mse"] < 1e-5  # decode inverts encode (up to (x + 0.5) / 256 against x / 255)
 
     reported = run_genlab("report", str(tmp_path / "outputs"), "k=2", "n=32", "features=domain", cwd=tmp_path)
     assert reported.returncode == 0, reported.output
     with open(tmp_path / "outputs" / "report.csv", newline="") as table:
-        rows = list(csv.DictReader(table))
-    assert [row["run"] for row in rows] == ["mlp"] and float(rows[0]["elbo"]) == pytest.approx(metrics["metrics"]["elbo"])
+        rows = {row["run"]: row for row in csv.DictReader(table)}
+    assert set(rows) == {"mlp", "flow"} and float(rows["mlp"]["elbo"]) == pytest.approx(metrics["metrics"]["elbo"])
+    assert float(rows["flow"]["bits_per_dim"]) == pytest.approx(bits) and rows["mlp"]["bits_per_dim"] == ""
+    assert "an exact likelihood" in (tmp_path / "outputs" / "report.md").read_text()
     assert decoded(tmp_path / "outputs" / "contact_sheet.png").size > 0
 
 

@@ -13,6 +13,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "nll": ("NLL, importance-weighted (nats/image)", "{:.2f}"),
     "nll_stderr": ("  its standard error (nats)", "{:.2f}"),
     "nll_bits_per_dim": ("NLL (bits/dim)", "{:.4f}"),
+    "bits_per_dim": ("NLL of the 8-bit images, dequantised (bits/dim)", "{:.4f}"),
     "kl": ("KL to the prior (nats/image)", "{:.2f}"),
     "active_dims": (f"active latent dimensions (KL > {ACTIVE_KL} nats)", "{:.0f}"),
     "fd_domain": ("Fréchet distance, domain features", "{:.4f}"),

@@ -35,7 +35,7 @@ class ModelSpec:
     """What genlab needs to know of a model before it builds one (nothing here imports TensorFlow)."""
 
     name: str  # model.name in configs; `genlab train model=<name>` composes model/<name>.yaml
-    config: type  # its config schema: a dataclass with at least `name` and `latent_dim`
+    config: type  # its config schema: a dataclass with at least `name`
     model: str  # "package.module:Class" of its GenerativeModel, imported only to build it
     conf: Optional[str] = None  # a package holding model/<name>.yaml (another package's model)
     # its sampling keys (genlab.config.sampling): a dataclass whose fields all have defaults
@@ -46,8 +46,8 @@ class ModelSpec:
         if not dataclasses.is_dataclass(self.config):
             raise ConfigError(f"model {self.name}: its config {self.config!r} is not a dataclass")
         fields = {entry.name for entry in dataclasses.fields(self.config)}
-        if not {"name", "latent_dim"} <= fields:
-            raise ConfigError(f"model {self.name}: its config {self.config.__name__} needs the keys name and latent_dim")
+        if "name" not in fields:
+            raise ConfigError(f"model {self.name}: its config {self.config.__name__} needs the key name")
         check_sampling_schema(self.sampling, self.name)
         if ":" not in self.model:
             raise ConfigError(f"model {self.name}: model={self.model!r} is not of the form package.module:Class")

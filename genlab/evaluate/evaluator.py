@@ -50,7 +50,7 @@ TENSORBOARD_PREFIX = "eval/"
 # independent random streams, so adding a metric never changes another one's numbers
 STREAMS = {
     "test_subset": 1, "samples": 2, "likelihood_subset": 3, "likelihood_noise": 4, "kid": 5, "elbo_noise": 6,
-    "train_subset": 7,
+    "train_subset": 7, "dequantisation": 8,
 }
 
 
@@ -67,6 +67,7 @@ class Evaluation:
     metrics: dict[str, float] = field(default_factory=dict)
     kl_per_dimension: list[float] | None = None
     notes: list[str] = field(default_factory=list)
+    likelihood: str = ""  # what nll and bits_per_dim are: "exact", "bound", or "" (none, or the VAE's own scale)
     sampling: dict = field(default_factory=dict)  # the model's sampling keys the samples were drawn with
     sampling_not_default: dict = field(default_factory=dict)  # those of them not at the model's default
 
@@ -140,7 +141,11 @@ def format_table(evaluation: "Evaluation | SamplesEvaluation") -> str:
             f"({evaluation.run_dir / evaluation.checkpoint})"
         )
     counts = evaluation.counts
-    nll_subset = f"importance-weighted k={evaluation.settings['k']}, {counts.get('nll_images', '?')} test images"
+    likelihood = getattr(evaluation, "likelihood", "")
+    if likelihood:  # a model's own likelihood of 8-bit images, over the whole test split
+        nll_subset = f"{likelihood}, 8-bit images dequantised, {counts.get('nll_images', '?')} test images"
+    else:
+        nll_subset = f"importance-weighted k={evaluation.settings['k']}, {counts.get('nll_images', '?')} test images"
     rows = [
         (label.replace("importance-weighted", nll_subset), fmt.format(evaluation.metrics[name]))
         for name, (label, fmt) in LABELS.items()
@@ -148,7 +153,7 @@ def format_table(evaluation: "Evaluation | SamplesEvaluation") -> str:
     ]
     width = max(len(label) for label, _ in rows) if rows else 0
     described = [f"{counts['test_images']} test images"]
-    if "nll_images" in counts:
+    if "elbo_images" in counts:
         described.append(
             f"ELBO on {counts['elbo_images']} test images; "
             f"NLL (k={evaluation.settings['k']}) on {counts['nll_images']} of them"
@@ -284,6 +289,8 @@ class Evaluator:
             self._reconstruction(run, evaluation)
         if model.has_posterior:
             self._likelihood(run, evaluation)
+        if model.gives_likelihood():
+            self._pixel_likelihood(run, evaluation)
         if model.has_prior and not model.prior_ready():  # a VQ-VAE whose prior has not trained yet
             note = "no sample figures (FD, KID): the model's prior is not trained yet"
             log.warning("%s", note)
@@ -366,6 +373,12 @@ class Evaluator:
             log.warning("%s", note)
             evaluation.notes.append(note)
 
+        kind = model.reconstruction_loss
+        scale = "a Bernoulli cross-entropy, not a density" if kind == "bce" else "a Gaussian of variance 1/2 at undequantised values"
+        evaluation.notes.append(
+            f"no bits_per_dim: the {kind} decoder scores grey levels in [0, 1] ({scale}), not 8-bit pixel values; "
+            "its elbo, nll and *_bits_per_dim are on that scale and do not compare with another model's bits_per_dim"
+        )
         # The ELBO takes one posterior sample per image, so it covers the whole split cheaply; the
         # importance-weighted NLL takes k, on the nll_n subset.
         count = len(test_images) if settings.nll_n is None else min(settings.nll_n, len(test_images))
@@ -383,6 +396,32 @@ class Evaluator:
         evaluation.metrics["nll"] = float(-log_likelihood.mean())
         evaluation.metrics["nll_stderr"] = float(log_likelihood.std(ddof=1) / math.sqrt(count)) if count > 1 else 0.0
         evaluation.metrics["nll_bits_per_dim"] = float(-log_likelihood.mean() / dimensions)
+
+    def _pixel_likelihood(self, run: "SavedRun", evaluation: Evaluation) -> None:
+        """``nll`` and ``bits_per_dim`` of the whole test split from the model's log_likelihood of 8-bit images:
+        one definition for every family (genlab.models.base.GenerativeModel.log_likelihood)."""
+        import tensorflow as tf
+
+        model, test_images = run.model, run.data.test_images
+        rng = tf.random.Generator.from_seed(int(self._rng("dequantisation").integers(2**31)))
+
+        def log_p(images: np.ndarray, conditions: np.ndarray | None) -> np.ndarray:
+            pixels = tf.constant(np.asarray(images, np.float32))
+            given = None if conditions is None else tf.constant(conditions)
+            return np.asarray(model.log_likelihood(pixels, rng, given) if given is not None else model.log_likelihood(pixels, rng))
+
+        log_likelihood = run.batched(log_p, test_images, run.conditions("test")).astype(np.float64)
+        count = len(log_likelihood)
+        nll = float(-log_likelihood.mean())
+        evaluation.metrics["nll"] = nll
+        evaluation.metrics["nll_stderr"] = float(log_likelihood.std(ddof=1) / math.sqrt(count)) if count > 1 else 0.0
+        evaluation.metrics["bits_per_dim"] = nll / (math.prod(run.data.image_shape) * math.log(2.0))
+        evaluation.counts["nll_images"] = count
+        evaluation.likelihood = model.likelihood_kind or "bound"
+        kind = "an exact likelihood" if evaluation.likelihood == "exact" else "a bound on the likelihood"
+        evaluation.notes.append(
+            f"nll and bits_per_dim: {kind} of the {count} 8-bit test images, dequantised with uniform noise"
+        )
 
     def _log_weights(
         self, run: "SavedRun", images: Any, conditions: np.ndarray | None, k: int, stream: str

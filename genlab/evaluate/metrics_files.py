@@ -45,6 +45,7 @@ FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "notes": (_list_of(lambda value: isinstance(value, str)), "a list of strings"),
     "sampling": (lambda value: isinstance(value, dict), "a mapping"),
     "sampling_not_default": (lambda value: isinstance(value, dict), "a mapping"),
+    "likelihood": (lambda value: isinstance(value, str), "a string"),
 }
 
 

@@ -20,19 +20,23 @@ from genlab.evaluate.evaluator import is_current, read_metrics
 log = logging.getLogger("genlab.objective")
 
 LIKELIHOOD_METRICS = ("elbo", "elbo_bits_per_dim", "nll", "nll_stderr", "nll_bits_per_dim", "kl", "active_dims")
-# What a model must be able to do (its has_* flag) for the evaluator to give a metric; the sample
-# metrics (FD, KID, precision, recall, ...) every model gives.
-NEEDS: dict[str, str] = {
-    **dict.fromkeys(("mse", "psnr"), "has_encoder"),
-    **dict.fromkeys(LIKELIHOOD_METRICS, "has_posterior"),
-    **dict.fromkeys(("d_accuracy_real", "d_accuracy_fake", "d_score_gap"), "has_discriminator"),
-    "condition_accuracy": "has_condition",
+# What a model must be able to do (a has_* flag, or a capability read from its code) for the evaluator to
+# give a metric, any one of the alternatives; the sample metrics (FD, KID, precision, recall, ...) every
+# model gives.
+NEEDS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("mse", "psnr"), ("has_encoder",)),
+    **dict.fromkeys(LIKELIHOOD_METRICS, ("has_posterior",)),
+    **dict.fromkeys(("nll", "nll_stderr"), ("has_posterior", "gives_likelihood")),
+    "bits_per_dim": ("gives_likelihood",),
+    **dict.fromkeys(("d_accuracy_real", "d_accuracy_fake", "d_score_gap"), ("has_discriminator",)),
+    "condition_accuracy": ("has_condition",),
 }
 WHAT_IS_MISSING = {
     "has_encoder": "no encoder",
     "has_posterior": "no posterior",
     "has_discriminator": "no discriminator",
     "has_condition": "no condition",
+    "gives_likelihood": "no likelihood of 8-bit images",
 }
 
 
@@ -40,16 +44,22 @@ def check_model_gives(name: str | None, model_name: str, model_class: type, cond
     """A ConfigError before training when the model ``model_name`` (of ``model_class``) cannot give the metric ``name``."""
     if name is None:
         return
-    can = {flag for flag in WHAT_IS_MISSING if getattr(model_class, flag, False)}
+    can = {flag for flag in WHAT_IS_MISSING if _can(model_class, flag)}
     if conditional:  # set on the model when it is built, from its config
         can.add("has_condition")
-    need = NEEDS.get(name)
-    if need is not None and need not in can:
-        given = [metric for metric in METRIC_NAMES if NEEDS.get(metric) in (None, *can)]
+    need = NEEDS.get(name, ())
+    if need and not set(need) & can:
+        given = [metric for metric in METRIC_NAMES if not NEEDS.get(metric) or set(NEEDS[metric]) & can]
         raise ConfigError(
             f"trainer.objective={name}: a {model_name} model gives no "
-            f"{name} ({WHAT_IS_MISSING[need]}); it gives {', '.join(given)}"
+            f"{name} ({WHAT_IS_MISSING[need[0]]}); it gives {', '.join(given)}"
         )
+
+
+def _can(model_class: type, capability: str) -> bool:
+    """A has_* flag, or a capability read from the code (``gives_likelihood()``)."""
+    value = getattr(model_class, capability, False)
+    return bool(value()) if callable(value) else bool(value)
 
 
 def objective_settings(name: str, trainer: Any) -> EvaluationSettings:

@@ -21,7 +21,7 @@ Likelihoods of images in [0, 1], given the decoder's logits:
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import tensorflow as tf
@@ -93,10 +93,15 @@ def bounds_from_log_weights(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return weights.mean(axis=1), log_mean
 
 
+def kl_to_standard_normal(mean: Any, log_variance: Any) -> Any:
+    """KL(N(mean, exp(log_variance)) || N(0, I)) per latent dimension, of tensors or numpy arrays alike."""
+    exp = np.exp if isinstance(log_variance, np.ndarray) else tf.exp
+    return 0.5 * (mean * mean + exp(log_variance) - 1.0 - log_variance)
+
+
 def kl_per_dimension(mean: np.ndarray, log_variance: np.ndarray) -> np.ndarray:
     """KL(q(z|x) || N(0, I)) of each latent dimension, averaged over the images: shape (D,)."""
-    mean, log_variance = np.asarray(mean, np.float64), np.asarray(log_variance, np.float64)
-    return (0.5 * (np.square(mean) + np.exp(log_variance) - 1.0 - log_variance)).mean(axis=0)
+    return kl_to_standard_normal(np.asarray(mean, np.float64), np.asarray(log_variance, np.float64)).mean(axis=0)
 
 
 def importance_log_weights(

@@ -147,6 +147,23 @@ class GenerativeModel:
         """Whether ``sample`` can draw now (a learned prior may still be untrained)."""
         return self.has_prior
 
+    # what ``log_likelihood`` gives: "exact" (a flow) or "bound" (a variational bound); "" when it gives none
+    likelihood_kind: str = ""
+
+    def log_likelihood(
+        self, images: tf.Tensor, rng: tf.random.Generator, conditions: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """log p of 8-bit images, in nats per image: ``images`` hold the pixel values 0..255 (float32). A model of
+        continuous values scores them dequantised, (x + u) / 256 with u uniform in [0, 1) from ``rng``, and adds
+        the D log 256 the change of scale costs, so every family's number is one quantity (README, Evaluating).
+        ``genlab evaluate`` reports its mean as ``nll`` and ``bits_per_dim`` over the whole test split."""
+        raise NotImplementedError(f"model {self.name} gives no likelihood")
+
+    @classmethod
+    def gives_likelihood(cls) -> bool:
+        """Whether the model implements ``log_likelihood`` (read from the code, not declared)."""
+        return cls.log_likelihood is not GenerativeModel.log_likelihood
+
     def require_prior_ready(self) -> None:
         """A GenlabError saying how to train the prior when ``sample`` cannot draw yet."""
         if not self.prior_ready():

@@ -8,14 +8,9 @@ import numpy as np
 import tensorflow as tf
 
 from genlab.config.schema import VAEConfig
-from genlab.metrics.elbo import log_likelihood_of_error
+from genlab.metrics.elbo import kl_to_standard_normal, log_likelihood_of_error
 from genlab.models.ae import AutoEncoder, reconstruction_error
 from genlab.models.base import call_network, split_batch
-
-
-def kl_to_standard_normal(mean: tf.Tensor, log_variance: tf.Tensor) -> tf.Tensor:
-    """KL(N(mean, exp(log_variance)) || N(0, I)) per latent dimension."""
-    return 0.5 * (tf.square(mean) + tf.exp(log_variance) - 1.0 - log_variance)
 
 
 class VariationalAutoEncoder(AutoEncoder):

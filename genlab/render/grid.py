@@ -21,6 +21,17 @@ from genlab.files import atomic_path
 LABEL_GAP = 2  # pixels between a label band's edge and its text
 
 
+def paired_rows(first: np.ndarray, second: np.ndarray, columns: int) -> np.ndarray:
+    """Rows of ``first`` each followed by the matching row of ``second``; a short last row is
+    filled with blank (white) images so the pairs stay aligned."""
+    rows = []
+    for start in range(0, len(first), columns):
+        for images in (first[start : start + columns], second[start : start + columns]):
+            blank = np.ones((columns - len(images), *images.shape[1:]), images.dtype)
+            rows.append(np.concatenate([images, blank]))
+    return np.concatenate(rows)
+
+
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """Float images in [0, 1] (or uint8 already) as uint8."""
     images = np.asarray(images)

@@ -6,7 +6,7 @@ import logging
 import numpy as np
 
 from genlab.render.conditions import rows_of_samples
-from genlab.render.grid import tile
+from genlab.render.grid import paired_rows, tile
 from genlab.render.latent import manifold
 from genlab.render.job import RenderJob, safe_name
 
@@ -47,17 +47,6 @@ def render_reconstruct(job: RenderJob) -> None:
         tile(paired_rows(originals, rebuilt, config.columns), config.columns, config.padding),
         f"{job.name(f'seed{config.seed}')}.png",
     )
-
-
-def paired_rows(first: np.ndarray, second: np.ndarray, columns: int) -> np.ndarray:
-    """Rows of ``first`` each followed by the matching row of ``second``; a short last row is
-    filled with blank (white) images so the pairs stay aligned."""
-    rows = []
-    for start in range(0, len(first), columns):
-        for images in (first[start : start + columns], second[start : start + columns]):
-            blank = np.ones((columns - len(images), *images.shape[1:]), images.dtype)
-            rows.append(np.concatenate([images, blank]))
-    return np.concatenate(rows)
 
 
 def render_manifold(job: RenderJob) -> None:

@@ -23,7 +23,7 @@ def run_hparams(config: Any, steps: int) -> dict[str, Any]:
     values: dict[str, Any] = {
         "model": str(config.model.name),
         "dataset": str(config.dataset.name),
-        "latent_dim": int(config.model.latent_dim),
+        "latent_dim": int(getattr(config.model, "latent_dim", 0) or 0),  # 0: the model has no such key
         "optimizer": str(config.optimizer.name),
         "learning_rate": float(config.optimizer.learning_rate),
         "batch_size": int(config.trainer.batch_size),

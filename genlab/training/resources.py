@@ -333,7 +333,7 @@ def built_parameters(config: Any, image_shape: tuple[int, int, int], condition_d
 def estimate(config: Any, image_shape: tuple[int, int, int], condition_dim: int = 0) -> Footprint:
     """What training ``config`` on images of ``image_shape`` holds in memory and writes per checkpoint
     (a conditional model's with ``condition_dim`` values per condition)."""
-    latent_key = "latent_dim" if config.model.latent_dim == config.latent_dim else "model.latent_dim"
+    latent_key = "latent_dim" if getattr(config.model, "latent_dim", None) == config.latent_dim else "model.latent_dim"
     networks = network_params(config.model, image_shape, latent_key, condition_dim)
     if networks is None:  # a model the config alone does not describe here (a plug-in): build it and count
         networks = {"model": [built_parameters(config, image_shape, condition_dim)]}

@@ -40,12 +40,14 @@ from genlab.native_output import QuietSummaryWriter
 from genlab.training.console import ProgressReporter, format_metrics
 from genlab.render.conditions import default_rows, rows_of_samples
 from genlab.config.sampling import preview_sampling
-from genlab.render.grid import save_png, tile
+from genlab.render.grid import paired_rows, save_png, tile
 from genlab.training.schedule import loop_length, total_steps
 from genlab.training.schedule import phases as phase_plan
 from genlab.rundir.state import build_state
 
 log = logging.getLogger("genlab.train")
+
+RECONSTRUCTION_COLUMNS = 8  # test images per row of the reconstruction grids, each row above its reconstructions
 
 class TrainingInterrupted(GenlabError):
     """SIGINT/SIGTERM arrived; a checkpoint was saved."""
@@ -250,11 +252,7 @@ class Trainer:
             conditions = tf.constant(condition_table(condition, self.data, "test")[: len(self.fixed_images)])
         originals = self.model.to_display(images).numpy()
         rebuilt = with_conditions(self.model.reconstruct, images, conditions).numpy()
-        columns = 8
-        rows = []
-        for start in range(0, len(originals), columns):
-            rows += [originals[start : start + columns], rebuilt[start : start + columns]]
-        return np.concatenate(rows)
+        return paired_rows(originals, rebuilt, RECONSTRUCTION_COLUMNS)
 
     def _sample_grid(self) -> np.ndarray:
         samples, columns = self._samples()
@@ -279,7 +277,7 @@ class Trainer:
     def _grids(self) -> dict[str, np.ndarray]:
         grids = {}
         if self.model.has_encoder:
-            grids["reconstructions"] = tile(self._reconstructions(), columns=8)
+            grids["reconstructions"] = tile(self._reconstructions(), columns=RECONSTRUCTION_COLUMNS)
         if self.model.prior_ready():
             grids["samples"] = self._sample_grid()
         return grids

@@ -10,10 +10,9 @@ import math
 import keras
 import tensorflow as tf
 
-from genlab.metrics.elbo import log_likelihood_of_error
+from genlab.metrics.elbo import kl_to_standard_normal, log_likelihood_of_error
 from genlab.models.ae import reconstruction_error
 from genlab.models.base import GenerativeModel, Objective, OptimizerFactory, Update
-from genlab.models.vae import kl_to_standard_normal
 
 
 def dense_network(input_shape: tuple[int, ...], hidden_units: list[int], outputs: int, name: str) -> keras.Model:
