@@ -153,12 +153,12 @@ class LinearDecoder:
     def numpy(self, codes: np.ndarray) -> np.ndarray:
         return codes @ self.weights + self.bias
 
-    def __call__(self, codes: tf.Tensor) -> tf.Tensor:
+    def __call__(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         logits = tf.matmul(codes, tf.constant(self.weights, tf.float32)) + tf.constant(self.bias, tf.float32)
         return tf.reshape(logits, [-1, *self.image_shape])
 
 
-def toy_posterior(images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def toy_posterior(images: tf.Tensor, conditions: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor]:
     """A fixed 'encoder': mean and log-variance read off the first pixels."""
     flat = tf.reshape(tf.cast(images, tf.float32), [tf.shape(images)[0], -1])
     return flat[:, :2] * 2.0 - 1.0, flat[:, 2:4] - 1.0
@@ -236,7 +236,7 @@ def test_importance_weighted_nll_approaches_the_true_likelihood_found_by_quadrat
     posterior_variance = np.trapezoid((grid - posterior_mean) ** 2 * joint, grid) / evidence
 
     def nll_and_negative_elbo(mean: float, variance: float, k: int) -> tuple[float, float]:
-        def posterior(images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        def posterior(images: tf.Tensor, conditions: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor]:
             count = tf.shape(images)[0]
             return tf.fill([count, 1], float(mean)), tf.fill([count, 1], float(np.log(variance)))
 

@@ -122,7 +122,7 @@ def test_a_broken_plug_in_is_skipped_with_a_warning(tmp_path: Path) -> None:
     assert result.returncode == 0, result.output
     assert "model gone from not_a_module_here:SPEC is not available: No module named 'not_a_module_here'" in result.stderr
     assert "model vae from genlab_example:SPEC is not available: it names itself 'mlp_vae'" in result.stderr
-    assert "model: ae, gan, mlp_vae, vae" in result.stdout
+    assert "model: ae, dense_flow, gan, mlp_vae, vae" in result.stdout
 
 
 @pytest.mark.slow

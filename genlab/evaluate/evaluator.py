@@ -38,7 +38,7 @@ from genlab.config.metrics import ACTIVE_KL, LABELS
 from genlab.evaluate.metrics_files import load_metrics_file
 from genlab.files import write_text_atomically
 from genlab.rundir.restore import find_checkpoint
-from genlab.rundir.saved_run import FIT_EXAMPLES, with_conditions
+from genlab.rundir.saved_run import FIT_EXAMPLES
 
 if TYPE_CHECKING:
     from genlab.rundir.saved_run import SavedRun
@@ -348,7 +348,7 @@ class Evaluator:
 
         def errors(images: np.ndarray, conditions: np.ndarray | None) -> np.ndarray:
             inputs = run.scaled(images)
-            rebuilt = with_conditions(model.reconstruct, inputs, conditions)
+            rebuilt = model.reconstruct(inputs, conditions)
             return mse_per_image(np.asarray(model.to_display(inputs)), np.asarray(rebuilt))
 
         mse = run.batched(errors, run.data.test_images, run.conditions("test"))
@@ -408,7 +408,7 @@ class Evaluator:
         def log_p(images: np.ndarray, conditions: np.ndarray | None) -> np.ndarray:
             pixels = tf.constant(np.asarray(images, np.float32))
             given = None if conditions is None else tf.constant(conditions)
-            return np.asarray(model.log_likelihood(pixels, rng, given) if given is not None else model.log_likelihood(pixels, rng))
+            return np.asarray(model.log_likelihood(pixels, rng, given))
 
         log_likelihood = run.batched(log_p, test_images, run.conditions("test")).astype(np.float64)
         count = len(log_likelihood)
@@ -540,10 +540,10 @@ class Evaluator:
         model = run.model
         low, high = model.pixel_range
         real_logits = run.batched(
-            lambda images, given: with_conditions(model.discriminate, run.scaled(images), given), real, real_conditions
+            lambda images, given: model.discriminate(run.scaled(images), given), real, real_conditions
         )
         fake_logits = run.batched(
-            lambda images, given: with_conditions(model.discriminate, low + _unit(images) * (high - low), given),
+            lambda images, given: model.discriminate(low + _unit(images) * (high - low), given),
             samples,
             conditions,
         )

@@ -81,7 +81,7 @@ def log_weights(
     codes = mean + tf.exp(0.5 * log_variance) * noise
     prior = log_normal(codes, tf.zeros_like(codes), tf.zeros_like(codes))
     posterior = log_normal(codes, mean, log_variance)
-    logits = logits_of(codes) if conditions is None else logits_of(codes, conditions)
+    logits = logits_of(codes, conditions)
     return log_likelihood(images, logits, kind) + prior - posterior
 
 
@@ -132,7 +132,7 @@ def importance_log_weights(
     for start in range(0, len(images), batch_size):
         inputs = prepare(images[start : start + batch_size])
         given = None if conditions is None else tf.constant(conditions[start : start + batch_size], tf.float32)
-        mean, log_variance = posterior_of(inputs) if given is None else posterior_of(inputs, given)
+        mean, log_variance = posterior_of(inputs, given)
         latent_dim = int(mean.shape[-1])
         noise = rng.standard_normal((int(mean.shape[0]), k, latent_dim)).astype(np.float32)
         for first in range(0, int(mean.shape[0]), images_per_call):

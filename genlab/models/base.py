@@ -70,13 +70,16 @@ class Phase:
 
 
 class GenerativeModel:
-    """Networks, optimizers and one training step.
+    """Networks, optimizers, and what a training step optimizes (``updates``, ``phases``).
 
-    Images inside a model are in ``pixel_range``; ``decode`` and ``reconstruct``
+    Images inside a model are in ``pixel_range``; ``decode``, ``reconstruct`` and ``sample``
     return display images in [0, 1] whatever the model's range.
 
-    What a model can do is said by its ``has_*`` flags, and the trainer and every command ask
-    them, never the model's name: a model plugged in from another package is treated alike.
+    What a model can do is said by its ``has_*`` flags and read from what it implements
+    (``gives_likelihood``); the trainer and every command ask them, never the model's name: a
+    model plugged in from another package is treated alike. Every method the commands call
+    takes the images' conditions as its second argument (``encode(images, conditions)``,
+    ``decode(codes, conditions)``, ...), None for an unconditional model.
     """
 
     name: str = ""
@@ -178,7 +181,7 @@ class GenerativeModel:
         from ``rng``, so a seed gives the same images. By default: ``decode`` of codes from ``prior_codes``."""
         temperature = getattr(options, "temperature", 1.0)
         codes = tf.constant(self.prior_codes(rng, count, temperature))
-        return with_conditions(self.decode, codes, conditions)
+        return self.decode(codes, conditions)
 
     def decode(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         raise NotImplementedError
@@ -191,7 +194,7 @@ class GenerativeModel:
         return (temperature * rng.standard_normal((count, self.latent_dim))).astype(np.float32)
 
     def reconstruct(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
-        return with_conditions(self.decode, with_conditions(self.encode, images, conditions), conditions)
+        return self.decode(self.encode(images, conditions), conditions)
 
     def batch_norm_pass(self, batch: Any, rng: np.random.Generator) -> None:
         """Run every network the commands use once on a training batch, with the inputs training gives it;
@@ -202,21 +205,15 @@ class GenerativeModel:
         """
         images, conditions = split_batch(batch)
         if self.has_encoder:
-            with_conditions(self.reconstruct, images, conditions)
+            self.reconstruct(images, conditions)
         elif self.has_prior and self.prior_ready():
-            with_conditions(self.decode, self.prior_codes(rng, int(images.shape[0])), conditions)
+            self.decode(self.prior_codes(rng, int(images.shape[0])), conditions)
         if self.has_discriminator:
-            with_conditions(self.discriminate, images, conditions)
+            self.discriminate(images, conditions)
 
     def to_display(self, images: tf.Tensor) -> tf.Tensor:
         low, high = self.pixel_range
         return tf.clip_by_value((tf.cast(images, tf.float32) - low) / (high - low), 0.0, 1.0)
-
-
-def with_conditions(method: Callable[..., Any], inputs: Any, conditions: Any) -> Any:
-    """``method(inputs)``, or ``method(inputs, conditions)`` for a conditional model: a model that takes
-    no condition (one plugged in from another package) keeps its one-argument methods."""
-    return method(inputs) if conditions is None else method(inputs, conditions)
 
 
 def call_network(network: keras.Model, inputs: tf.Tensor, conditions: tf.Tensor | None, training: bool) -> tf.Tensor:

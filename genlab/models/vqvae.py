@@ -124,12 +124,12 @@ class VQVAE(GenerativeModel):
 
     # ------------------------------------------------------------------ the commands' interface
 
-    def encode(self, images: tf.Tensor) -> tf.Tensor:
+    def encode(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         """Each image's grid of codebook entries, flattened: (N, latent_dim)."""
         entries = self.quantizer.entries(self.code_indices(images))
         return tf.reshape(entries, [-1, self.latent_dim])
 
-    def decode(self, codes: tf.Tensor) -> tf.Tensor:
+    def decode(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         grid = tf.reshape(tf.cast(codes, tf.float32), [-1, *self.grid_shape])
         return tf.sigmoid(self.decoder(grid, training=False))
 

@@ -61,12 +61,6 @@ def tf_constant(array: np.ndarray) -> Any:
     return tf.constant(array)
 
 
-def with_conditions(method: Callable[..., Any], inputs: Any, conditions: Any) -> Any:
-    from genlab.models.base import with_conditions as call  # TensorFlow, loaded with the model
-
-    return call(method, inputs, conditions)
-
-
 class SavedRun:
     """One run directory (or one of its checkpoints), ready to encode, decode and sample."""
 
@@ -215,7 +209,7 @@ class SavedRun:
         self.require("has_encoder", "encoding")
         conditions = self._conditions_for(len(images), conditions)
         return self.batched(
-            lambda batch, given: with_conditions(self.model.encode, self.scaled(batch), given), images, conditions
+            lambda batch, given: self.model.encode(self.scaled(batch), given), images, conditions
         )
 
     def posterior(
@@ -226,7 +220,7 @@ class SavedRun:
         conditions = self._conditions_for(len(images), conditions)
 
         def both(batch: Any, given: np.ndarray | None) -> np.ndarray:
-            return np.concatenate(with_conditions(self.model.posterior, self.scaled(batch), given), axis=-1)
+            return np.concatenate(self.model.posterior(self.scaled(batch), given), axis=-1)
 
         joined = self.batched(both, images, conditions)
         return joined[:, : self.latent_dim], joined[:, self.latent_dim :]
@@ -235,7 +229,7 @@ class SavedRun:
         """Display images of float codes (N, latent_dim), under their conditions for a conditional model."""
         codes = np.asarray(codes, dtype=np.float32)
         conditions = self._conditions_for(len(codes), conditions)
-        return self.batched(lambda batch, given: with_conditions(self.model.decode, batch, given), codes, conditions)
+        return self.batched(lambda batch, given: self.model.decode(batch, given), codes, conditions)
 
     def reconstruct(self, images: "Images | np.ndarray", conditions: np.ndarray | None = None) -> np.ndarray:
         """Display images of the reconstructions of uint8 images."""

@@ -32,7 +32,6 @@ from genlab.files import append_text, write_text_atomically
 from genlab.training.hparams import log_hparams, log_session_end
 from genlab.data.pixels import scale
 from genlab.training.batches import Batch, Batches, make_batches
-from genlab.models.base import with_conditions
 from genlab.training.micro_batches import part_sizes
 from genlab.training.networks import check_frozen, check_phases, model_must_not_split
 from genlab.training.update import run_phase_step
@@ -251,7 +250,7 @@ class Trainer:
             condition = condition_of(self.config.model)
             conditions = tf.constant(condition_table(condition, self.data, "test")[: len(self.fixed_images)])
         originals = self.model.to_display(images).numpy()
-        rebuilt = with_conditions(self.model.reconstruct, images, conditions).numpy()
+        rebuilt = self.model.reconstruct(images, conditions).numpy()
         return paired_rows(originals, rebuilt, RECONSTRUCTION_COLUMNS)
 
     def _sample_grid(self) -> np.ndarray:

@@ -78,7 +78,9 @@ class MLPVAE(GenerativeModel):
 
     # ------------------------------------------------------------------ what the commands call
 
-    def posterior(self, images: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
+    # Every method the commands call takes the images' conditions too (None: this model has none).
+
+    def posterior(self, images: tf.Tensor, conditions: tf.Tensor | None = None, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
         mean, log_variance = tf.split(self.encoder(images, training=training), 2, axis=-1)
         return mean, log_variance
 
@@ -86,11 +88,11 @@ class MLPVAE(GenerativeModel):
     def reconstruction_loss(self) -> str:
         return self.config.reconstruction_loss
 
-    def decoder_logits(self, codes: tf.Tensor) -> tf.Tensor:
+    def decoder_logits(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         return self.decoder(codes, training=False)
 
-    def encode(self, images: tf.Tensor) -> tf.Tensor:
+    def encode(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         return self.posterior(images)[0]
 
-    def decode(self, codes: tf.Tensor) -> tf.Tensor:
+    def decode(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         return tf.sigmoid(self.decoder(codes, training=False))  # display images in [0, 1]

@@ -104,9 +104,9 @@ class DenseFlow(GenerativeModel):
     def updates(self) -> tuple[Update, ...]:
         return (Update(self.losses, (Objective("loss", self.optimizer, lambda: self.variables),)),)
 
-    def encode(self, images: tf.Tensor) -> tf.Tensor:
+    def encode(self, images: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         """The code of images in [0, 1], each pixel at the middle of its 8-bit bin."""
         return self.forward((tf.round(tf.cast(images, tf.float32) * 255.0) + 0.5) / 256.0)[0]
 
-    def decode(self, codes: tf.Tensor) -> tf.Tensor:
+    def decode(self, codes: tf.Tensor, conditions: tf.Tensor | None = None) -> tf.Tensor:
         return tf.clip_by_value(self.inverse(codes), 0.0, 1.0)  # display images in [0, 1]
