@@ -32,7 +32,10 @@ class WeightAverage:
 
     def __init__(self, model: Any, decay: float, start: int = 0):
         if not model.averaged_networks:
-            raise GenlabError(f"a weight average needs networks to follow: model {model.name} names none")
+            raise GenlabError(
+                f"trainer.ema_decay={decay}: a {model.name} model names no networks to average (its "
+                "averaged_networks); leave trainer.ema_decay null"
+            )
         networks = model.networks()
         self.decay = float(decay)
         self.start = int(start)
