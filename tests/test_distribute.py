@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import GENLAB, run_genlab, tiny_train_args
+from conftest import GENLAB, run_genlab, tiny_train_args, train_presets
 from genlab.training.cluster import cluster_role
 from genlab.errors import ConfigError
 from test_train_cli import history
@@ -107,34 +107,45 @@ def test_a_conditional_autoencoder_mirrored_follows_its_single_device_loss_curve
     np.testing.assert_allclose(curves["mirrored"], curves["single"], rtol=1e-4)
 
 
-WGAN_GP = ["model.loss=wasserstein", "model.gradient_penalty=10", "model.critic_steps=2", "model.ema_decay=0.9"]
+# The stochastic cases that share their switches (two CPU devices, float32) train in one `genlab train -m`
+# process; each preset is the tiny network of tiny_train_args with the case's switches (tests/conf/experiment).
+MIRRORED_PRESETS = {"vae": "tiny_vae", "wgan-gp-sn-ema": "tiny_wgan_gp", "vqvae-ema-and-prior": "tiny_vqvae_ema"}
+WATCHED = {"vae": "loss", "gan-mixed-precision": "d_loss", "wgan-gp-sn-ema": "d_loss", "vqvae-ema-and-prior": "loss"}
 
 
-@pytest.mark.parametrize(
-    "model, extra",
-    [
-        ("vae", []),
-        ("gan", ["trainer.precision=mixed_float16"]),
-        ("gan", [*WGAN_GP, "model.discriminator.spectral_norm=true"]),
-        ("vqvae", ["model.codebook_update=ema"]),
-    ],
-    ids=["vae", "gan-mixed-precision", "wgan-gp-sn-ema", "vqvae-ema-and-prior"],
-)
-def test_mirrored_trains_the_stochastic_models(
-    model: str, extra: list[str], idx_dataset_args: list[str], tmp_path: Path
-) -> None:
-    """The GAN case also scales both optimizers' losses for float16 on each replica; the WGAN-GP and the
-    VQ-VAE update moving averages (the generator's weights, the codebook) on every replica."""
-    run_dir = tmp_path / "run"
-    args = tiny_train_args(model, idx_dataset_args, STEPS) + ["trainer.cpu_devices=2", *extra]
-    result = run_genlab(*args, f"hydra.run.dir={run_dir}", cwd=tmp_path)
-    assert result.returncode == 0, result.output
-    assert "mirrored over 2 replicas" in result.output  # auto picks mirrored for two devices
-    metric = "d_loss" if model == "gan" else "loss"
+@pytest.fixture(scope="module")
+def mirrored_presets(idx_dataset_args: list[str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """vae, wgan-gp-sn-ema and vqvae-ema-and-prior trained on two CPU devices, auto strategy, in one sweep."""
+    workdir = tmp_path_factory.mktemp("mirrored")
+    runs = train_presets(
+        list(MIRRORED_PRESETS.values()), *idx_dataset_args, f"trainer.steps={STEPS}", "trainer.cpu_devices=2",
+        sweep=workdir / "runs", cwd=workdir,
+    )  # fmt: skip
+    return {case: runs[preset] for case, preset in MIRRORED_PRESETS.items()}
+
+
+@pytest.mark.parametrize("case", ["vae", "gan-mixed-precision", "wgan-gp-sn-ema", "vqvae-ema-and-prior"])
+def test_mirrored_trains_the_stochastic_models(case: str, idx_dataset_args: list[str], request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """The GAN case also scales both optimizers' losses for float16 on each replica; the WGAN-GP (spectral
+    norm, a generator average) and the VQ-VAE (an EMA codebook) update moving averages on every replica."""
+    if case == "gan-mixed-precision":
+        run_dir = tmp_path / "run"
+        args = tiny_train_args("gan", idx_dataset_args, STEPS) + ["trainer.cpu_devices=2", "trainer.precision=mixed_float16"]
+        result = run_genlab(*args, f"hydra.run.dir={run_dir}", cwd=tmp_path)
+        assert result.returncode == 0, result.output
+        assert "mixed_float16" in result.output
+    else:
+        run_dir = request.getfixturevalue("mirrored_presets")[case]
+    assert "mirrored over 2 replicas" in (run_dir / "train.log").read_text()  # auto picks mirrored for two devices
+    metric = WATCHED[case]
     assert len(losses(run_dir, metric)) > 0 and np.all(np.isfinite(losses(run_dir, metric)))
     last_step = history(run_dir)[-1]["step"]
     assert (run_dir / "checkpoints" / f"ckpt-{last_step}.index").exists()
-    if model == "vqvae":  # its prior phase ran on both replicas too
+    if case == "wgan-gp-sn-ema":
+        config = (run_dir / ".hydra" / "config.yaml").read_text()
+        assert "gradient_penalty: 10.0" in config and "spectral_norm: true" in config and "ema_decay: 0.9" in config
+    if case == "vqvae-ema-and-prior":  # its prior phase ran on both replicas too
+        assert "codebook_update: ema" in (run_dir / ".hydra" / "config.yaml").read_text()
         assert last_step == STEPS + 5 and np.all(np.isfinite(losses(run_dir, "prior_loss")))
 
 
