@@ -10,7 +10,7 @@ from genlab.rundir.layout import register_resolvers
 
 CASES = {
     ("experiment=fashion_vqvae", "model=gan"): "experiment=fashion_vqvae sets model.num_embeddings, which model=gan does not have (its keys: name, latent_dim, generator,",
-    ("model=nosuch",): "model=nosuch: there is no such model; choose one of ae, gan,",
+    ("model=nosuch",): "model=nosuch: there is no such model; choose one of ae, ",
     ("hydra/sweeper=nosuch",): "hydra/sweeper=nosuch: there is no such sweeper; choose one of basic, optuna",
     ("~model.nosuch",): "~model.nosuch: model.nosuch is not in the config of genlab train, so there is nothing to delete",
     ("+trainer.steps=5",): "+trainer.steps: trainer.steps is a key of genlab train already; set it without the +: trainer.steps=VALUE",

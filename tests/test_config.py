@@ -71,7 +71,7 @@ BAD_OVERRIDES = [
     ("model.encoder.activation=sparkly", "model.encoder.activation"),
     ("model.reconstruction_loss=l1", "model.reconstruction_loss"),
     ("trainer.precision=float8", "trainer.precision"),
-    ("model=vea", "model/vea"),
+    ("model=vea", "model=vea: there is no such model"),
     ("dataset.channels=2", "dataset.channels"),
     ("trainer.micro_batches=many", "trainer.micro_batches"),
     ("trainer.micro_batches=0", "trainer.micro_batches"),

@@ -51,7 +51,7 @@ FACTS = {
     },
     "fashion_hinge_sn_gan": {
         "model.name": "gan", "dataset.name": "fashion_mnist", "model.loss": "hinge",
-        "model.discriminator.spectral_norm": True, "model.ema_decay": 0.999,
+        "model.discriminator.spectral_norm": True, "trainer.ema_decay": 0.999,
     },
     "fashion_ae": {
         "model.name": "ae", "dataset.name": "fashion_mnist", "dataset.image_size": 32, "dataset.resize": "pad",

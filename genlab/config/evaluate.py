@@ -84,7 +84,7 @@ class _Run:
 
 
 @dataclass
-class EvaluateConfig(EvaluationSettings, _Run, SamplingKeys):
+class EvaluateConfig(SamplingKeys, EvaluationSettings, _Run):
     """`genlab evaluate`: the run (or the images and their data set) first, then the settings
     (base-class fields come first)."""
 

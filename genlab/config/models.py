@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Optional
 
-from genlab.config.sampling import PriorSampling, check_sampling_schema
+from genlab.config.sampling_schema import PriorSampling, check_sampling_schema
 from genlab.config.schema import AEConfig, GANConfig, VAEConfig, VQVAEConfig
 from genlab.errors import ConfigError
 

@@ -120,7 +120,7 @@ SamplingKeys = sampling_keys_schema()
 
 
 @dataclass
-class SampleConfig(ConditionalRenderConfig, SamplingKeys):
+class SampleConfig(SamplingKeys, ConditionalRenderConfig):  # the sampling keys listed after the common ones
     n: int = 64
     columns: Optional[int] = None  # None = a square grid
     fit_examples: int = 10000  # autoencoder: training images whose codes the Gaussian is fitted to
@@ -231,7 +231,7 @@ NEIGHBOUR_SPACES = ("domain", "pixels", "both")
 
 
 @dataclass
-class NeighboursConfig(RenderConfig, SamplingKeys):
+class NeighboursConfig(SamplingKeys, RenderConfig):
     n: int = 16  # samples, one row each
     k: int = 5  # nearest training images shown per sample, in each space
     train_n: Optional[int] = None  # training images searched; None = the whole training split

@@ -31,7 +31,7 @@ import numpy as np
 from genlab import rundir
 from genlab.config.metrics import LABELS
 from genlab.config.render import PRECISE_BN_IMAGES
-from genlab.errors import GenlabError
+from genlab.errors import ConfigError, GenlabError
 from genlab.evaluate.curves import curves_figure, history_curves
 from genlab.evaluate.evaluator import is_current, metrics_path
 from genlab.evaluate.metrics_files import load_metrics_file
@@ -446,6 +446,8 @@ def sample_grid(
     try:
         run = SavedRun(run_dir, precise_bn=precise_bn, precise_bn_images=precise_bn_images)
         images = run.sample(samples, seed)
+    except ConfigError:  # a saved config genlab refuses to read (a name it does not know, an interpolation): never skipped
+        raise
     except GenlabError as error:  # e.g. an autoencoder whose training data is gone, a damaged run: blank tiles
         log.warning("%s: no samples: %s", run_dir, error)
         if notes is not None:

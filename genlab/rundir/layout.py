@@ -113,7 +113,8 @@ def load_config(run_dir: Path) -> DictConfig:
     A run directory may come from someone else. genlab saves configs resolved, so an
     interpolation (``${oc.env:...}``, or a resolver such as ``genlab_run_dir``, which
     creates directories) is refused, never resolved; so is a ``_target_`` key, and a
-    model name that is not installed, or an optimizer or dataset name that is not genlab's.
+    model name that is not installed, or an optimizer or dataset name that is not genlab's
+    (a ConfigError: every command refuses such a run rather than skipping it).
     """
     path = run_dir / CONFIG_FILE
     if not path.is_file():
@@ -124,9 +125,9 @@ def load_config(run_dir: Path) -> DictConfig:
     plain = OmegaConf.to_container(cfg, resolve=False)
     for key, value in _walk(plain):
         if key.rsplit(".", 1)[-1] == "_target_":
-            raise GenlabError(f"{path}: {key}: class paths are never instantiated from a saved config; refusing it")
+            raise ConfigError(f"{path}: {key}: class paths are never instantiated from a saved config; refusing it")
         if isinstance(value, str) and "${" in value:
-            raise GenlabError(f"{path}: {key} holds an interpolation ({value[:60]!r}); saved configs are resolved, refusing it")
+            raise ConfigError(f"{path}: {key} holds an interpolation ({value[:60]!r}); saved configs are resolved, refusing it")
     for group, known, what in (
         ("model", model_specs(), "an installed model (genlab's own, or one another installed package registers)"),
         ("optimizer", OPTIMIZER_SCHEMAS, "one of genlab's optimizers"),
@@ -135,7 +136,7 @@ def load_config(run_dir: Path) -> DictConfig:
         section = plain.get(group)
         name = section.get("name") if isinstance(section, dict) else None
         if not isinstance(name, str) or name not in known:
-            raise GenlabError(f"{path}: {group}.name={name!r} is not {what}: {', '.join(sorted(known))}")
+            raise ConfigError(f"{path}: {group}.name={name!r} is not {what}: {', '.join(sorted(known))}")
     return cfg
 
 
