@@ -1,6 +1,8 @@
 """Damaged checkpoints: training and rendering fall back to the newest checkpoint that restores."""
 from __future__ import annotations
 
+import json
+
 import logging
 import shutil
 from pathlib import Path
@@ -79,13 +81,18 @@ def test_a_run_restores_from_the_newest_checkpoint_that_restores_and_is_not_writ
 
 
 def test_training_resumes_past_a_damaged_checkpoint(run_copy: Path, tmp_path: Path) -> None:
+    """Also past a history line the kill cut short: it is dropped with the lines after the restored step."""
     truncate_data(run_copy / "checkpoints")
+    with open(run_copy / "history.jsonl", "a") as history:
+        history.write('{"step": 25, "loss": 1.')  # cut short
     result = run_genlab("train", f"resume={run_copy}", "trainer.steps=30", cwd=tmp_path)
     assert result.returncode == 0, result.output
     assert "ckpt-20" in result.output  # the warning names the damaged file
     assert "at step 10 of 30" in result.output
     assert (run_copy / "checkpoints" / "ckpt-30.index").exists()
     assert "Traceback" not in result.output
+    steps = [json.loads(line)["step"] for line in (run_copy / "history.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == 30  # each line whole, each step once, in order
 
 
 def test_render_falls_back_past_a_damaged_checkpoint(run_copy: Path, tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ from genlab.rundir.layout import HISTORY_FILE
 log = logging.getLogger("genlab.rundir")
 
 
-def _record(line: bytes) -> dict[str, float] | None:
+def history_record(line: bytes) -> dict[str, float] | None:
+    """One line's record (its numbers by name, ``step`` an integer), or None for a line that is not one."""
     try:
         entry = json.loads(line.decode("utf-8"))
     except ValueError:  # UnicodeDecodeError and JSONDecodeError alike
@@ -37,7 +38,7 @@ def history_records(run_dir: Path) -> list[dict[str, float]]:
     except OSError as error:
         log.warning("%s: cannot be read (%s); no training metrics from it", path, error.strerror or error)
         return []
-    records = [_record(line) for line in lines]
+    records = [history_record(line) for line in lines]
     kept = [record for record in records if record is not None]
     if len(kept) < len(records):
         log.warning("%s: %d of %d lines are not records of a step (cut short or damaged); left out", path, len(records) - len(kept), len(records))

@@ -32,6 +32,7 @@ from genlab.files import append_text, write_text_atomically
 from genlab.training.hparams import log_hparams, log_session_end
 from genlab.data.pixels import scale
 from genlab.training.batches import Batch, Batches, make_batches
+from genlab.rundir.history import history_record
 from genlab.training.micro_batches import part_sizes
 from genlab.training.networks import check_frozen, check_phases, model_must_not_split
 from genlab.training.update import run_phase_step
@@ -131,10 +132,11 @@ class Trainer:
         self.average = state.average
         self.part_sizes = tuple(part_sizes(self.replica_batch_size, self.runtime.micro_batch_plan.parts))
         # One phase for most models; a VQ-VAE trains its prior in a second one, on the same step counter.
-        self.phases = self.model.phases(total_steps(config.trainer, self.data.num_train))
+        budget = total_steps(config.trainer, self.data.num_train)
+        self.phases = self.model.phases(budget)
         # Progress frames and TensorBoard grids: the model's sampling keys, or the cheaper preview its sampler offers.
         self.preview_sampling = preview_sampling(config.model.name)
-        check_phases(self.phases, phase_plan(config.model, total_steps(config.trainer, self.data.num_train)))
+        check_phases(self.phases, phase_plan(config.model, budget))
         for phase in self.phases:
             check_frozen(self.model, phase)
         self.steps = sum(phase.steps for phase in self.phases)
@@ -295,8 +297,9 @@ class Trainer:
         """Drop history lines past the restored step (written after the last checkpoint of a killed run)."""
         path = self.run_dir / rundir.HISTORY_FILE
         if self.is_chief and path.exists():
-            lines = [line for line in path.read_text().splitlines() if line.strip()]
-            kept = [line for line in lines if json.loads(line)["step"] <= step]
+            lines = [line for line in path.read_bytes().splitlines() if line.strip()]
+            records = [(line, history_record(line)) for line in lines]  # a line cut short by the kill reads as None
+            kept = [line.decode("utf-8") for line, record in records if record is not None and record["step"] <= step]
             write_text_atomically(path, "".join(line + "\n" for line in kept))
 
     def _final_pictures(self) -> None:
