@@ -18,6 +18,7 @@ from genlab.config.schema import GANConfig
 from genlab.models import nets
 from genlab.models.base import GenerativeModel, Objective, OptimizerFactory, Update, call_network, split_batch
 from genlab.models.gan_losses import discriminator_loss, generator_loss, gradient_penalty
+from genlab.models.weight_average import started_from
 
 
 class GAN(GenerativeModel):
@@ -67,9 +68,7 @@ class GAN(GenerativeModel):
         if name != "generator":
             return super().copy_network(name)
         copy = nets.decoder(self.latent_dim, self.image_shape, self.config.generator, "generator_ema", self._condition)
-        copy.set_weights(self.generator.get_weights())
-        copy.trainable = False
-        return copy
+        return started_from(copy, self.generator)
 
     def build_optimizers(self) -> None:
         self.generator_optimizer.build(self.generator.trainable_variables)

@@ -72,13 +72,13 @@ class VQVAE(GenerativeModel):
 
     def phases(self, steps: int) -> tuple[Phase, ...]:
         """The VQ-VAE, then its prior on the frozen VQ-VAE's codes (model.prior.steps; none for 0)."""
-        counts = [count for _, count in self.config.phases(steps)]
         autoencoder = ("encoder", "decoder", "quantizer")
-        phases = (Phase("vqvae", counts[0], self.updates(), self.metric_names, trains=autoencoder, freezes=("prior",)),)
-        if len(counts) > 1:
-            prior = Update(self.prior_losses, (Objective("prior_loss", self.prior_optimizer, lambda: self.prior.trainable_variables),))
-            phases += (Phase("prior", counts[1], (prior,), PRIOR_METRICS, trains=("prior",), freezes=autoencoder),)
-        return phases
+        prior = Update(self.prior_losses, (Objective("prior_loss", self.prior_optimizer, lambda: self.prior.trainable_variables),))
+        made = {
+            "vqvae": lambda count: Phase("vqvae", count, self.updates(), self.metric_names, trains=autoencoder, freezes=("prior",)),
+            "prior": lambda count: Phase("prior", count, (prior,), PRIOR_METRICS, trains=("prior",), freezes=autoencoder),
+        }
+        return tuple(made[name](count) for name, count in self.config.phases(steps))
 
     def losses(self, images: tf.Tensor, training: bool) -> dict[str, tf.Tensor]:
         quantized = self.quantizer.discretize(self.encoder(images, training=training))

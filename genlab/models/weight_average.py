@@ -4,7 +4,8 @@ Each network the model names in ``averaged_networks`` gets a copy, ``<name>_ema`
 checkpoint, that follows ``ema = decay * ema + (1 - decay) * weights`` after every step
 from ``trainer.ema_start`` on (batch norm's statistics included). Pictures, renders and
 ``genlab evaluate`` draw with the averages: they are copied into the networks the model
-calls (``use_averages``), so no model has to know whether its weights are averaged.
+calls (``copy_into_networks``, or ``in_use`` for a block), so no model has to know whether its
+weights are averaged.
 """
 from __future__ import annotations
 
@@ -22,9 +23,14 @@ SUFFIX = "_ema"
 def copy_network(network: keras.Model) -> keras.Model:
     """A network of the same layers (same classes and settings) with its own weights, equal to ``network``'s now."""
     copy = keras.models.clone_model(network, clone_function=lambda layer: layer.__class__.from_config(layer.get_config()))
-    copy.set_weights(network.get_weights())
-    copy.trainable = False  # changed by the average only
-    return copy
+    return started_from(copy, network)
+
+
+def started_from(average: keras.Model, network: keras.Model) -> keras.Model:
+    """``average`` (a network of ``network``'s layers) holding ``network``'s weights, changed by the average only."""
+    average.set_weights(network.get_weights())
+    average.trainable = False
+    return average
 
 
 class WeightAverage:

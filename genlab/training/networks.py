@@ -1,7 +1,8 @@
 """What the trainer reads from a model's built networks rather than from its config."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+import contextlib
+from typing import Any, Iterable, Iterator, Sequence
 
 import keras
 import numpy as np
@@ -32,29 +33,35 @@ def has_batch_norm(networks: Iterable[keras.Layer]) -> bool:
     return any(isinstance(layer, keras.layers.BatchNormalization) for layer in layers_of(networks))
 
 
+@contextlib.contextmanager
+def built_in_a_graph(config: Any, image_shape: tuple[int, int, int], condition_names: Sequence[str]) -> Iterator[GenerativeModel]:
+    """The model ``config`` describes, built in a graph of its own for the block: nothing is allocated and
+    TensorFlow's runtime does not start, so its thread settings can still follow what the block finds."""
+    try:
+        with tf.Graph().as_default(), hand_written_kernels(config.trainer.hand_written_kernels):
+            yield build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer, False), condition_names)
+    finally:
+        keras.backend.clear_session()  # the probe's layer names must not shift the real model's
+
+
 def model_must_not_split(config: Any, image_shape: tuple[int, int, int], condition_names: Sequence[str]) -> bool:
     """Whether the model ``config`` describes must see whole batches: a batch norm layer in any network, or a
-    phase that writes its own step. Found by building the model in a graph of its own: TensorFlow's runtime
-    does not start, so its thread settings can still follow the answer."""
-    with tf.Graph().as_default(), hand_written_kernels(config.trainer.hand_written_kernels):
-        model = build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer, False), condition_names)
-        found = has_batch_norm(model.networks().values()) or any(phase.step is not None for phase in model.phases(1))
-    keras.backend.clear_session()  # the probe's layer names must not shift the real model's
-    return found
+    phase that writes its own step."""
+    with built_in_a_graph(config, image_shape, condition_names) as model:
+        return has_batch_norm(model.networks().values()) or any(phase.step is not None for phase in model.phases(1))
 
 
 def built_model_weights(config: Any, image_shape: tuple[int, int, int], condition_names: Sequence[str]) -> tuple[int, int]:
-    """(trainable, non-trainable) weights of every network of the model ``config`` describes, built in a graph
-    of its own: nothing is allocated and TensorFlow's runtime does not start."""
-    with tf.Graph().as_default(), hand_written_kernels(config.trainer.hand_written_kernels):
-        model = build_model(config.model, image_shape, lambda: build_optimizer(config.optimizer, False), condition_names)
-        weights = {id(weight): weight for network in model.networks().values() for weight in network.weights}
-        trainable = {id(weight) for network in model.networks().values() for weight in network.trainable_weights}
+    """(trainable, non-trainable) weights of every network of the model ``config`` describes, counted on the
+    model built in a graph of its own."""
+    with built_in_a_graph(config, image_shape, condition_names) as model:
+        networks = model.networks().values()
+        weights = {id(weight): weight for network in networks for weight in network.weights}
+        trainable = {id(weight) for network in networks for weight in network.trainable_weights}
         counts = [0, 0]
         for key, weight in weights.items():
             counts[key not in trainable] += int(np.prod(weight.shape))
-    keras.backend.clear_session()
-    return counts[0], counts[1]
+        return counts[0], counts[1]
 
 
 def check_frozen(model: GenerativeModel, phase: Any) -> None:
